@@ -1,0 +1,1 @@
+"""imagectl: build, test and version the analysis base images named in images.yml."""

@@ -1,0 +1,95 @@
+"""The base image every root image is built FROM: pulled when a registry has it, otherwise
+made once from Debian's archive (debootstrap + import) and cached under a local name."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from imagectl import host, proc
+from imagectl.config import BaseImage
+from imagectl.errors import BuildError
+
+
+def ensure(base: BaseImage, engine: docker.DockerClient, docker_cli: str, cache: Path) -> str:
+    """The reference to build FROM: the configured image if present or pullable, else the
+    local equivalent, made here the first time."""
+    if _present(engine, base.image):
+        return base.image
+    try:
+        engine.images.pull(base.image)
+        return base.image
+    except docker.errors.APIError as exc:
+        reason = str(exc.explanation or exc).splitlines()[0]
+        print(f"cannot pull {base.image} ({reason})", file=sys.stderr)
+    if not _present(engine, base.local_name):
+        print(f"making {base.local_name} from Debian's archive instead", file=sys.stderr)
+        bootstrap(base, docker_cli, cache)
+    return base.local_name
+
+
+def _present(engine: docker.DockerClient, ref: str) -> bool:
+    try:
+        engine.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:
+    """debootstrap a minimal Debian `base.suite` and import it as `base.local_name`."""
+    host.ensure_debian_packages({"debootstrap": "debootstrap"}, "making the base image")
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix="rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        try:
+            proc.run_echoed(["debootstrap", "--variant=minbase", base.suite, str(rootfs)])
+        except subprocess.CalledProcessError as exc:
+            raise BuildError(
+                f"debootstrap {base.suite} failed (exit {exc.returncode}):\n{exc.output}",
+                "check that Debian's archive is reachable; or load the base image with "
+                f"`docker load` and tag it {base.image}",
+            ) from None
+        _finish_rootfs(rootfs, base.suite)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(
+            [docker_cli, "import", "--change", 'CMD ["bash"]', "-", base.local_name],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+        )
+        tar.wait()
+        if imported.returncode != 0 or tar.returncode != 0:
+            raise BuildError(
+                f"importing the base rootfs failed: {imported.stderr.strip()}",
+                "check the engine's disk space and retry",
+            )
+    print(f"made {base.local_name}", file=sys.stderr)
+
+
+def _finish_rootfs(rootfs: Path, suite: str) -> None:
+    """Make the rootfs look like Debian's own slim image: updates and security suites in
+    deb822 sources, and no package caches."""
+    legacy = rootfs / "etc/apt/sources.list"
+    mirror = legacy.read_text().split()[1]  # "deb <mirror> <suite> main", written by debootstrap
+    legacy.unlink()
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    (rootfs / "etc/apt/sources.list.d/debian.sources").write_text(
+        f"Types: deb\nURIs: {mirror}\nSuites: {suite} {suite}-updates\nComponents: main\n"
+        f"Signed-By: {keyring}\n\n"
+        # Debian mirrors serve the security suite beside the main one, at <path>-security
+        f"Types: deb\nURIs: {mirror.rstrip('/')}-security\nSuites: {suite}-security\n"
+        f"Components: main\nSigned-By: {keyring}\n"
+    )
+    for leftovers in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for item in (rootfs / leftovers).glob("*"):
+            if item.is_file():
+                item.unlink()
+            elif item.name != "partial":
+                shutil.rmtree(item)

@@ -1,0 +1,144 @@
+"""The Docker engine: reach it, start it when this host has none running, and pick a client
+that can drive BuildKit (docker-py cannot; the 28.x client without buildx refuses)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from imagectl import host
+from imagectl.errors import EngineError
+
+READY_TIMEOUT_S = 60
+
+
+def client(timeout: int = 600) -> docker.DockerClient:
+    """A docker-py client for a running engine, or an EngineError saying how to get one."""
+    try:
+        engine = docker.from_env(timeout=timeout)
+        engine.ping()
+        return engine
+    except docker.errors.DockerException as exc:
+        raise EngineError(
+            f"no Docker engine answers ({exc})",
+            "run `make engine` (as root it installs and starts one), or set DOCKER_HOST",
+        ) from None
+
+
+def ensure_running(state_dir: Path) -> docker.DockerClient:
+    """Return a client, first installing Debian's docker.io and starting dockerd if needed.
+
+    Idempotent: an engine that already answers (ours, the system's, or DOCKER_HOST) is used.
+    """
+    try:
+        return client()
+    except EngineError:
+        if os.environ.get("DOCKER_HOST"):
+            raise  # someone else's engine: starting a local one would hide their problem
+    if not host.is_root():
+        raise EngineError(
+            "no Docker engine runs and this user cannot start one",
+            "as root run `make engine`, or install docker.io and start dockerd, "
+            "or add yourself to the docker group",
+        )
+    host.ensure_debian_packages({"docker.io": "dockerd"}, "starting a Docker engine")
+    _start_dockerd(state_dir)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            return client()
+        except EngineError:
+            time.sleep(0.5)
+    log = state_dir / "dockerd.log"
+    raise EngineError(
+        f"dockerd did not answer within {READY_TIMEOUT_S} s",
+        f"read {log} for its reason",
+    )
+
+
+def _start_dockerd(state_dir: Path) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+    print(f"starting {dockerd} (log: {state_dir / 'dockerd.log'})", file=sys.stderr)
+    with open(state_dir / "dockerd.log", "ab") as log:
+        daemon = subprocess.Popen(
+            [dockerd], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    (state_dir / "dockerd.pid").write_text(f"{daemon.pid}\n")
+
+
+def stop_started(state_dir: Path) -> bool:
+    """Stop the dockerd this tool started (by its recorded PID); leave any other engine alone."""
+    pid_file = state_dir / "dockerd.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    pid_file.unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+@dataclass(frozen=True)
+class BuildClient:
+    """How to run a BuildKit build: the command prefix and the environment it needs."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+
+
+def build_client() -> BuildClient:
+    """A docker CLI that builds with BuildKit: one with buildx, else a pre-23 client with
+    DOCKER_BUILDKIT=1 (Debian's 20.10 at /usr/bin/docker). Chosen explicitly, not by PATH."""
+    candidates: list[str] = []
+    for path in (shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"):
+        if (
+            path
+            and os.path.exists(path)
+            and os.path.realpath(path) not in map(os.path.realpath, candidates)
+        ):
+            candidates.append(path)
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    for path in candidates:
+        if _succeeds([path, "buildx", "version"]):
+            return BuildClient((path, "buildx", "build", "--load"), env)
+    for path in candidates:
+        if _client_major(path) < 23:  # the classic `docker build` still speaks BuildKit
+            return BuildClient((path, "build"), env)
+    raise EngineError(
+        f"none of the docker clients found ({', '.join(candidates) or 'none'}) can build "
+        "with BuildKit",
+        "install Debian's docker.io (its 20.10 client builds with BuildKit) or the buildx plugin",
+    )
+
+
+def _succeeds(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True).returncode == 0
+
+
+def _client_major(path: str) -> int:
+    result = subprocess.run(
+        [path, "version", "--format", "{{.Client.Version}}"], capture_output=True, text=True
+    )
+    try:
+        return int(result.stdout.strip().split(".")[0])
+    except ValueError:
+        return 999

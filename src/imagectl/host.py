@@ -1,0 +1,44 @@
+"""The build host: root or not, and Debian packages the tool installs on demand."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from imagectl import proc
+from imagectl.errors import EngineError
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def ensure_debian_packages(packages: dict[str, str], purpose: str) -> None:
+    """Install the Debian packages whose command is missing (package -> command it provides).
+
+    As root this runs apt-get; otherwise it stops and says what to install.
+    """
+    missing = [pkg for pkg, command in packages.items() if not _has_command(command)]
+    if not missing:
+        return
+    names = " ".join(missing)
+    if not is_root() or not shutil.which("apt-get"):
+        raise EngineError(
+            f"{purpose} needs the Debian package(s) {names}, which are not installed",
+            f"run as root: apt-get install -y {names}  (or run this command as root)",
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        proc.run_echoed(["apt-get", "update"], env=env)
+        proc.run_echoed(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env)
+    except subprocess.CalledProcessError as exc:
+        raise EngineError(
+            f"installing {names} failed (apt-get exit {exc.returncode}):\n{exc.output}",
+            "check that Debian's archive is reachable, then retry",
+        ) from None
+
+
+def _has_command(command: str) -> bool:
+    # sbin is not always on a non-login root PATH
+    return bool(shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin"))
