@@ -41,9 +41,13 @@ def ensure_running(state_dir: Path) -> docker.DockerClient:
     """
     try:
         return client()
-    except EngineError:
-        if os.environ.get("DOCKER_HOST"):
-            raise  # someone else's engine: starting a local one would hide their problem
+    except EngineError as exc:
+        if os.environ.get("DOCKER_HOST"):  # someone else's engine: a local one would hide it
+            raise EngineError(
+                str(exc).split("\n")[0].removeprefix("error: "),
+                f"start the engine at DOCKER_HOST={os.environ['DOCKER_HOST']}, or unset "
+                "DOCKER_HOST to use (or, as root, start) the local one",
+            ) from None
     if not host.is_root():
         raise EngineError(
             "no Docker engine runs and this user cannot start one",

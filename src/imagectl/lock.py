@@ -3,6 +3,7 @@ hashes for the image's Python and platform, which the Dockerfile installs with h
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -34,3 +35,13 @@ def compile_lock(wishes: Path) -> Path:
             "check the requirement names and that PyPI is reachable (uv must be installed)",
         ) from None
     return lock
+
+
+def wished_packages(wishes: Path) -> list[str]:
+    """The distribution names a `.in` file asks for (the image tests import each of them)."""
+    names = []
+    for line in wishes.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.append(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0])
+    return names

@@ -1,0 +1,143 @@
+"""Shared fixtures. The image under test comes from `--image` (default cpu); the image graph
+decides which tests/image/<name>/ folders run: the image's own and those of its parents."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+import testinfra
+
+from imagectl import config, revision, tags
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE_TESTS = ROOT / "tests" / "image"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--image", default="cpu", help="the image (from images.yml) to test")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.parent != IMAGE_TESTS:
+        return None
+    covered = {spec.name for spec in _graph().lineage(config.getoption("--image"))}
+    return collection_path.name not in covered
+
+
+def _graph() -> config.ImageGraph:
+    return config.load(ROOT)
+
+
+@pytest.fixture(scope="session")
+def graph() -> config.ImageGraph:
+    return _graph()
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"no Docker engine ({exc}); `make test` starts one, or run `make engine`")
+    return client
+
+
+@pytest.fixture(scope="session")
+def image_name(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.getoption("--image")
+
+
+@pytest.fixture(scope="session")
+def image_ref(graph: config.ImageGraph, engine: docker.DockerClient, image_name: str) -> str:
+    """The image built from this commit; the tests never build it themselves."""
+    ref = tags.sha_tag(graph, image_name, revision.current(ROOT).sha)
+    try:
+        engine.images.get(ref)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"{ref} is not built; run `make image IMAGE={image_name}`")
+    return ref
+
+
+class Container:
+    """A container of the image under test, removed when the test (or session) is done."""
+
+    def __init__(self, engine: docker.DockerClient, image: str, **run_kwargs: object) -> None:
+        self.token = secrets.token_hex(16)
+        environment = {"JUPYTER_TOKEN": self.token, **dict(run_kwargs.pop("environment", {}))}
+        run_kwargs.setdefault("network_mode", "none")
+        self.container = engine.containers.run(
+            image, detach=True, environment=environment, **run_kwargs
+        )
+        self.host = testinfra.get_host(f"docker://{self.container.id}")
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.container.reload()
+            state = self.container.attrs["State"]
+            health = state.get("Health", {}).get("Status")
+            if health == "healthy":
+                return
+            if state["Status"] == "exited":
+                break
+            time.sleep(0.3)
+        pytest.fail(f"container not healthy (status {health}); logs:\n{self.logs()}")
+
+    def api(self, path: str, token: str | None = None) -> tuple[int, str]:
+        """Ask Jupyter inside the container (the container has no network to reach it by)."""
+        header = f"-H 'Authorization: token {token}'" if token else ""
+        result = self.host.run(
+            f"curl -s -o /tmp/body -w '%{{http_code}}' {header} http://127.0.0.1:8888{path}"
+            " && echo && cat /tmp/body"
+        )
+        code, _, body = result.stdout.partition("\n")
+        return int(code), body
+
+    def logs(self) -> str:
+        return self.container.logs().decode(errors="replace")
+
+    def remove(self) -> None:
+        self.container.remove(force=True, v=True)
+
+
+@pytest.fixture(scope="session")
+def jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
+    """One JupyterLab container of the image, as `docker run IMAGE` starts it, healthy."""
+    container = Container(engine, image_ref)
+    try:
+        container.wait_healthy()
+        yield container
+    finally:
+        container.remove()
+
+
+@pytest.fixture(scope="session")
+def host(jupyter: Container) -> testinfra.host.Host:
+    return jupyter.host
+
+
+@pytest.fixture
+def start_container(engine: docker.DockerClient, image_ref: str) -> Iterator:
+    """Start extra containers of the image with their own options; each is removed after."""
+    started: list[Container] = []
+
+    def start(**run_kwargs: object) -> Container:
+        started.append(Container(engine, image_ref, **run_kwargs))
+        return started[-1]
+
+    yield start
+    for container in started:
+        container.remove()
+
+
+@pytest.fixture(scope="session")
+def root_host(jupyter: Container) -> testinfra.host.Host:
+    """The same container, commands run as root (for what only root may read)."""
+    return testinfra.get_host(f"docker://root@{jupyter.container.id}")

@@ -1,0 +1,57 @@
+"""The build command: BuildKit, the CA bundle as a secret only, labels and both tags."""
+
+from pathlib import Path
+
+import pytest
+
+from imagectl import build, config, engine
+from imagectl.revision import Revision
+
+ROOT = Path(__file__).resolve().parents[2]
+REV = Revision(
+    sha="0123456789abcdef0123456789abcdef01234567",
+    version="0123456789abcdef0123456789abcdef01234567",
+    source="https://example.com/x.git",
+    dirty=False,
+)
+CLIENT = engine.BuildClient(("/usr/bin/docker", "build"), {"DOCKER_BUILDKIT": "1"})
+
+
+@pytest.fixture
+def argv(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    graph = config.load(ROOT)
+    return build.command(graph, graph.get("cpu"), REV, "local/base:1", CLIENT)
+
+
+def values(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
+
+
+def test_ca_bundle_goes_in_as_a_secret_and_nowhere_else(argv: list[str]) -> None:
+    ca = build.ca_bundle()
+    assert ca is not None, "this host has a CA bundle; the test needs it"
+    assert values(argv, "--secret") == [f"id=ca_bundle,src={ca}"]
+    assert not any(str(ca) in arg for arg in values(argv, "--build-arg"))
+
+
+def test_labels_name_the_image_and_the_full_commit(argv: list[str]) -> None:
+    labels = dict(label.split("=", 1) for label in values(argv, "--label"))
+    assert labels["org.opencontainers.image.title"] == "cpu"
+    assert labels["org.opencontainers.image.revision"] == REV.sha
+    assert labels["org.opencontainers.image.source"] == REV.source
+    assert labels["org.opencontainers.image.version"] == REV.version
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+
+
+def test_tags_are_the_sha_and_latest(argv: list[str]) -> None:
+    assert values(argv, "-t") == [
+        f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}",
+        "127.0.0.1:5000/analysis-template/cpu:latest",
+    ]
+
+
+def test_base_image_and_inline_cache_are_build_args(argv: list[str]) -> None:
+    assert "BASE_IMAGE=local/base:1" in values(argv, "--build-arg")
+    assert "BUILDKIT_INLINE_CACHE=1" in values(argv, "--build-arg")
+    assert argv[:2] == ["/usr/bin/docker", "build"] and "--progress" in argv
