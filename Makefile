@@ -4,7 +4,7 @@ VENV := .venv
 TOOL := $(VENV)/bin/imagectl
 STAMP := $(VENV)/.bootstrapped
 
-.PHONY: image test unit lint lock engine engine-down
+.PHONY: image test unit lint lock engine engine-down bench
 
 $(STAMP): pyproject.toml packages/analysis-utils/pyproject.toml scripts/bootstrap
 	scripts/bootstrap
@@ -34,3 +34,7 @@ engine: $(STAMP)
 
 engine-down: $(STAMP)
 	$(TOOL) engine down
+
+## bench: cold build, rebuild, size and test time of $(IMAGE) (empties the build cache)
+bench: image
+	$(VENV)/bin/python scripts/bench.py --image $(IMAGE)
