@@ -41,13 +41,15 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     cert=/run/secrets/ca_bundle; [ -s "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt; \
     export SSL_CERT_FILE="$cert" UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 \
  && /opt/uv/bin/uv venv --python /usr/bin/python3 /opt/venv \
- && /opt/uv/bin/uv pip sync --python /opt/venv/bin/python --require-hashes /tmp/cpu.lock
+ && /opt/uv/bin/uv pip sync --python /opt/venv/bin/python --require-hashes /tmp/cpu.lock \
+ && rm -f /opt/venv/.lock /tmp/uv-*.lock
 
 # The bundled library changes more often than the stack, so it comes after it.
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     --mount=type=bind,source=packages/analysis-utils,target=/tmp/analysis-utils,rw \
     UV_COMPILE_BYTECODE=1 /opt/uv/bin/uv pip install --python /opt/venv/bin/python \
-      --no-index --no-deps --no-build-isolation --no-cache /tmp/analysis-utils
+      --no-index --no-deps --no-build-isolation --no-cache /tmp/analysis-utils \
+ && rm -f /opt/venv/.lock /tmp/uv-*.lock
 
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /

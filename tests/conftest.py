@@ -3,7 +3,9 @@ decides which tests/image/<name>/ folders run: the image's own and those of its 
 
 from __future__ import annotations
 
+import io
 import secrets
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,11 @@ IMAGE_TESTS = ROOT / "tests" / "image"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--image", default="cpu", help="the image (from images.yml) to test")
+    parser.addoption(
+        "--image-ref",
+        default=None,
+        help="test this reference instead of the image built from HEAD (e.g. a scratch build)",
+    )
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -55,9 +62,13 @@ def image_name(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def image_ref(graph: config.ImageGraph, engine: docker.DockerClient, image_name: str) -> str:
+def image_ref(
+    graph: config.ImageGraph, engine: docker.DockerClient, image_name: str, pytestconfig
+) -> str:
     """The image built from this commit; the tests never build it themselves."""
-    ref = tags.sha_tag(graph, image_name, revision.current(ROOT).sha)
+    ref = pytestconfig.getoption("--image-ref") or tags.sha_tag(
+        graph, image_name, revision.current(ROOT).sha
+    )
     try:
         engine.images.get(ref)
     except docker.errors.ImageNotFound:
@@ -76,6 +87,7 @@ class Container:
             image, detach=True, environment=environment, **run_kwargs
         )
         self.host = testinfra.get_host(f"docker://{self.container.id}")
+        self.startup_log = ""
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -84,6 +96,7 @@ class Container:
             state = self.container.attrs["State"]
             health = state.get("Health", {}).get("Status")
             if health == "healthy":
+                self.startup_log = self.logs()
                 return
             if state["Status"] == "exited":
                 break
@@ -99,6 +112,16 @@ class Container:
         )
         code, _, body = result.stdout.partition("\n")
         return int(code), body
+
+    def put_file(self, source: Path, destination: str) -> None:
+        """Copy a host file into the container (no network), owned by the image's user."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tar.gettarinfo(str(source), arcname=Path(destination).name)
+            info.uid = info.gid = 1000
+            tar.addfile(info, source.open("rb"))
+        self.host.check_output("mkdir -p %s", str(Path(destination).parent))
+        self.container.put_archive(str(Path(destination).parent), buffer.getvalue())
 
     def logs(self) -> str:
         return self.container.logs().decode(errors="replace")
