@@ -15,7 +15,7 @@ import docker.errors
 import pytest
 import testinfra
 
-from imagectl import config, revision, tags
+from imagectl import config, passes, revision, tags
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_TESTS = ROOT / "tests" / "image"
@@ -39,6 +39,22 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def _graph() -> config.ImageGraph:
     return config.load(ROOT)
+
+
+# (ref, image ID) of the image under test, noted when first used: a tag may move mid-run.
+TESTED_IMAGE = pytest.StashKey[tuple[str, str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record a pass for the tested image ID, which `imagectl promote` requires. Only a run
+    that passed and ran all of the image's tests (no -k, -m, --deselect) counts."""
+    tested = session.config.stash.get(TESTED_IMAGE, None)
+    option = session.config.option
+    if tested is None or exitstatus != 0 or option.keyword or option.markexpr or option.deselect:
+        return
+    name = session.config.getoption("--image")
+    if passes.covers_image(_graph(), name, {item.path for item in session.items}):
+        passes.record(ROOT, name, tested[1], tested[0], len(session.items))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +86,7 @@ def image_ref(
         graph, image_name, revision.current(ROOT).sha
     )
     try:
-        engine.images.get(ref)
+        pytestconfig.stash[TESTED_IMAGE] = (ref, engine.images.get(ref).id)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{ref} is not built; run `make image IMAGE={image_name}`")
     return ref

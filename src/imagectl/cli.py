@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from pathlib import Path
 
 import click
+from docker import DockerClient
 
-from imagectl import base, build, config, engine, lock, revision, tags
-from imagectl.errors import ImageToolError
+from imagectl import (
+    base,
+    build,
+    config,
+    engine,
+    lock,
+    manifest,
+    prune,
+    publish,
+    registry,
+    registry_server,
+    revision,
+    tags,
+)
+from imagectl.errors import ImageToolError, ManifestError, RegistryError
 
 
 def _cache(graph: config.ImageGraph) -> Path:
@@ -49,13 +65,30 @@ def build_command(names: tuple[str, ...]) -> None:
     client = engine.build_client()
     rev = revision.current(graph.root)
     built: dict[str, str] = {}
-    for spec in order:
-        if spec.parent:
-            parent_ref = built.get(spec.parent) or tags.sha_tag(graph, spec.parent, rev.sha)
-        else:
-            parent_ref = base.ensure(graph.base, docker, client.argv[0], _cache(graph) / "base")
-        built[spec.name] = build.build(graph, spec, rev, parent_ref, client)
-        click.echo(built[spec.name])
+    # a parent not built here is pulled by the build from the registry, which may want a login
+    host = tags.registry(graph).split("/", 1)[0]
+    with registry.cli_login(host, registry.credentials_from_env()) as login_env:
+        client = dataclasses.replace(client, env={**client.env, **login_env})
+        for spec in order:
+            if spec.parent:
+                parent_ref = built.get(spec.parent) or tags.sha_tag(graph, spec.parent, rev.sha)
+            else:
+                parent_ref = base.ensure(graph.base, docker, client.argv[0], _cache(graph) / "base")
+            built[spec.name] = build.build(graph, spec, rev, parent_ref, client)
+            click.echo(built[spec.name])
+            _write_manifest(graph, docker, spec.name, built[spec.name], rev.sha)
+
+
+def _write_manifest(
+    graph: config.ImageGraph, docker: DockerClient, name: str, ref: str, sha: str
+) -> None:
+    try:
+        found = manifest.collect(docker, ref, manifest.script_path(graph.root))
+    except ManifestError as exc:  # the image is built and tagged; only its listing is missing
+        click.echo(f"warning: no manifest for {name}: {exc}", err=True)
+        return
+    for path in manifest.write(found, graph.root / manifest.OUTPUT_DIR, name, sha):
+        click.echo(f"  manifest: {path.relative_to(graph.root)}", err=True)
 
 
 @cli.command("lock")
@@ -83,6 +116,152 @@ def ref_command(name: str) -> None:
 def lineage_command(name: str) -> None:
     """Print NAME and the images it is built FROM, root first (whose tests cover NAME)."""
     click.echo(" ".join(spec.name for spec in config.load().lineage(name)))
+
+
+@cli.group("registry")
+def registry_group() -> None:
+    """The local registry that versions go to when REGISTRY_URL is not set."""
+
+
+def _registry_host(graph: config.ImageGraph) -> str:
+    return tags.registry(graph).split("/", 1)[0]
+
+
+@registry_group.command("up")
+def registry_up() -> None:
+    """Start the local registry (storage in .cache/registry/) unless one answers already."""
+    graph = config.load()
+    host = _registry_host(graph)
+    if not registry_server.is_embedded(host):
+        raise RegistryError(
+            f"{host} is not a local registry, so there is nothing to start",
+            "unset REGISTRY_URL to use the local one",
+        )
+    started = registry_server.ensure_running(_cache(graph) / "registry", host)
+    click.echo(f"registry {'started' if started else 'already running'} at http://{host}/v2/")
+
+
+@registry_group.command("down")
+def registry_down() -> None:
+    """Stop the registry that `registry up` started (by its recorded PID)."""
+    stopped = registry_server.stop_started(_cache(config.load()) / "registry")
+    click.echo("registry stopped" if stopped else "no registry of ours was running")
+
+
+def _connect(
+    graph: config.ImageGraph,
+) -> tuple[registry.RegistryClient, registry.Credentials | None]:
+    """A client for the graph's registry; the local one is started when it is down."""
+    host = _registry_host(graph)
+    if registry_server.is_embedded(host):
+        registry_server.ensure_running(_cache(graph) / "registry", host)
+    credentials = registry.credentials_from_env()
+    return registry.RegistryClient(host, credentials), credentials
+
+
+def _version(graph: config.ImageGraph, name: str, sha: str | None) -> registry.Reference:
+    sha = sha or revision.current(graph.root).sha
+    return registry.parse_reference(tags.version_tag(graph, name, sha))
+
+
+_SHA_OPTION = click.option("--sha", help="the commit whose version to use (default: HEAD)")
+
+
+@cli.command("push")
+@click.argument("name")
+@_SHA_OPTION
+def push_command(name: str, sha: str | None) -> None:
+    """Push NAME's <sha> tag (never latest). A tag that holds another image is refused."""
+    graph = config.load()
+    ref = _version(graph, name, sha)
+    client, credentials = _connect(graph)
+    digest = publish.push(engine.client(), client, ref, credentials)
+    click.echo(f"{ref.host}/{ref.repository}@{digest}")
+
+
+@cli.command("promote")
+@click.argument("name")
+@_SHA_OPTION
+def promote_command(name: str, sha: str | None) -> None:
+    """Point latest in the registry at NAME's pushed <sha>, if that image passed its tests."""
+    graph = config.load()
+    ref = _version(graph, name, sha)
+    client, _ = _connect(graph)
+    digest = publish.promote(client, graph.root, name, ref)
+    click.echo(f"{ref.host}/{ref.repository}@{digest}")
+
+
+@cli.command("pull")
+@click.argument("name")
+@_SHA_OPTION
+@click.option("--digest", help="pull this manifest digest (sha256:...) instead of a tag")
+def pull_command(name: str, sha: str | None, digest: str | None) -> None:
+    """Pull a version of NAME by its SHA tag (default: HEAD's) or by digest."""
+    graph = config.load()
+    if digest:
+        graph.get(name)
+        ref = registry.parse_reference(f"{tags.repository(graph, name)}@{digest}")
+    else:
+        ref = _version(graph, name, sha)
+    client, credentials = _connect(graph)
+    found = publish.pull(engine.client(), client, ref, credentials)
+    click.echo(f"{ref.host}/{ref.repository}@{found}")
+
+
+@cli.command("manifest")
+@click.argument("version")
+@click.option("--markdown", is_flag=True, help="Markdown instead of JSON")
+def manifest_command(version: str, markdown: bool) -> None:
+    """Print what a local image holds (VERSION: NAME:SHA, NAME:latest or a full reference)."""
+    graph = config.load()
+    found = manifest.collect(
+        engine.client(), tags.resolve(graph, version), manifest.script_path(graph.root)
+    )
+    click.echo(manifest.markdown(found) if markdown else json.dumps(found, indent=1))
+
+
+@cli.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--json", "as_json", is_flag=True, help="print JSON for machines")
+def diff_command(old: str, new: str, as_json: bool) -> None:
+    """What changes from version OLD to NEW (NAME:SHA, NAME:latest, NAME@DIGEST or a full
+    reference): packages, labels, and the bytes a holder of OLD pulls to get NEW."""
+    graph = config.load()
+    credentials = registry.credentials_from_env()
+
+    def connect(host: str) -> registry.RegistryClient | None:
+        if host == _registry_host(graph) and registry_server.is_embedded(host):
+            registry_server.ensure_running(_cache(graph) / "registry", host)
+        client = registry.RegistryClient(host, credentials)
+        return client if client.ping() else None
+
+    result = publish.compare(
+        engine.client(),
+        (tags.resolve(graph, old), tags.resolve(graph, new)),
+        manifest.script_path(graph.root),
+        connect,
+        credentials,
+    )
+    click.echo(json.dumps(result, indent=1) if as_json else manifest.render_diff(result))
+
+
+@cli.command("prune")
+@click.option("--keep", default=2, show_default=True, help="older SHA versions to keep")
+@click.option("--dry-run", is_flag=True, help="only say what would be removed")
+def prune_command(keep: int, dry_run: bool) -> None:
+    """Remove local images of older SHAs of each image, keeping the current SHA's, latest's
+    and the KEEP newest; never the build cache."""
+    graph = config.load()
+    rev = revision.current(graph.root)
+    docker = engine.client()
+    removals = prune.plan(docker, graph, rev.sha, rev.source, keep)
+    if dry_run:
+        for removal in removals:
+            click.echo(f"would remove {removal.target} ({removal.reason})")
+        return
+    count = prune.prune(docker, removals, click.echo)
+    click.echo(f"removed {count} image(s)")
 
 
 def main() -> None:

@@ -37,3 +37,9 @@ class RegistryError(ImageToolError):
     """A registry refused, could not be reached, or a tag would be overwritten."""
 
     exit_code = 5
+
+
+class ManifestError(ImageToolError):
+    """What an image holds could not be listed (no such image, or no python3 in it)."""
+
+    exit_code = 6

@@ -6,6 +6,7 @@ import os
 import re
 
 from imagectl.config import ImageGraph
+from imagectl.errors import ConfigError
 
 LATEST = "latest"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -29,3 +30,27 @@ def sha_tag(graph: ImageGraph, name: str, sha: str) -> str:
 
 def latest_tag(graph: ImageGraph, name: str) -> str:
     return f"{repository(graph, name)}:{LATEST}"
+
+
+def resolve(graph: ImageGraph, text: str) -> str:
+    """A version named on the command line: NAME:TAG or NAME@DIGEST with NAME from the
+    graph, or any full reference (one with a '/') as it is."""
+    if "/" in text:
+        return text
+    name, sep, version = text.partition("@") if "@" in text else text.partition(":")
+    if not sep or not version:
+        raise ConfigError(
+            f"{text!r} names no version",
+            f"write {name}:<full commit sha>, {name}:latest or {name}@sha256:<digest>",
+        )
+    graph.get(name)
+    return f"{repository(graph, name)}{sep}{version}"
+
+
+def version_tag(graph: ImageGraph, name: str, sha: str) -> str:
+    """sha_tag for a SHA typed by a person: a bad one is a ConfigError, not a traceback."""
+    graph.get(name)
+    try:
+        return sha_tag(graph, name, sha)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "give the full SHA: `git rev-parse COMMIT`") from None

@@ -1,0 +1,231 @@
+"""Versions in a registry: push a SHA tag once (never to another image), pull one back, and
+promote `latest` to a pushed, tested SHA by copying its manifest (no layers move)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from imagectl import manifest as manifest_module
+from imagectl import passes
+from imagectl.errors import RegistryError
+from imagectl.manifest import human_size
+from imagectl.registry import Credentials, Manifest, Reference, RegistryClient, parse_reference
+from imagectl.tags import LATEST
+
+Echo = Callable[[str], None]
+PROGRESS_EVERY_S = 2.0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def push(
+    engine: docker.DockerClient,
+    registry: RegistryClient,
+    ref: Reference,
+    credentials: Credentials | None,
+    echo: Echo = _stderr,
+) -> str:
+    """Push the local image `ref` (a SHA tag) unless the registry has that tag already;
+    return the registry's manifest digest. A tag that names another image is refused."""
+    try:
+        image = engine.images.get(str(ref))
+    except docker.errors.ImageNotFound:
+        raise RegistryError(
+            f"{ref} is not a local image", "build it first: `imagectl build NAME`"
+        ) from None
+    existing = registry.manifest(ref.repository, ref.reference)
+    if existing is not None:
+        if existing.config_digest == image.id:
+            echo(f"{ref} is already in the registry as this image ({existing.digest}): no push")
+            return existing.digest
+        raise RegistryError(
+            f"refusing to push {ref}: the registry holds another image under that SHA tag "
+            f"(image {_short(existing.config_digest)}, local {_short(image.id)}), and a SHA "
+            "tag never moves; the registry is unchanged",
+            "a rebuild of a commit is not byte-identical: pull the pushed version "
+            "(`imagectl pull NAME --sha SHA`) instead of rebuilding, or commit your change and "
+            "push the new commit",
+        )
+    echo(f"pushing {ref} ({human_size(image.attrs.get('Size'))} uncompressed)")
+    events = engine.api.push(
+        f"{ref.host}/{ref.repository}",
+        tag=ref.tag,
+        stream=True,
+        decode=True,
+        auth_config=credentials.auth_config() if credentials else None,
+    )
+    _follow(events, registry, f"pushing {ref}", echo)
+    pushed = registry.manifest(ref.repository, ref.reference)
+    if pushed is None or pushed.config_digest != image.id:
+        raise RegistryError(
+            f"after the push, the registry's {ref} is not the local image",
+            "someone pushed the same tag at the same time; compare with `imagectl diff`",
+        )
+    echo(f"pushed {ref}\n  digest {pushed.digest}")
+    return pushed.digest
+
+
+def promote(
+    registry: RegistryClient, root: Path, name: str, ref: Reference, echo: Echo = _stderr
+) -> str:
+    """Point `latest` at the pushed SHA tag `ref`, if that very image passed its tests here."""
+    manifest = registry.manifest(ref.repository, ref.reference)
+    if manifest is None:
+        raise RegistryError(
+            f"{ref} is not in the registry, so `latest` cannot point at it",
+            f"push it first: `imagectl push {name}`",
+        )
+    image_id = manifest.config_digest or ""
+    if passes.find(root, name, image_id) is None:
+        raise RegistryError(
+            f"refusing to promote {ref}: no passing test run is recorded for its image "
+            f"{_short(image_id)} (looked for {passes.record_path(root, name, image_id)})",
+            f"run its tests first (`make test IMAGE={name}` on that build); a pass is recorded "
+            "only when all of the image's tests passed",
+        )
+    current = registry.manifest(ref.repository, LATEST)
+    if current is not None and current.digest == manifest.digest:
+        echo(f"latest already points at {ref} ({manifest.digest}): nothing to do")
+        return manifest.digest
+    registry.put_manifest(ref.repository, LATEST, manifest)
+    moved = registry.manifest(ref.repository, LATEST)
+    if moved is None or moved.digest != manifest.digest:
+        raise RegistryError(f"the registry did not keep latest at {manifest.digest}", "retry")
+    before = current.digest if current else "nothing"
+    echo(f"latest: {before} -> {manifest.digest} ({ref.tag})")
+    return manifest.digest
+
+
+def pull(
+    engine: docker.DockerClient,
+    registry: RegistryClient,
+    ref: Reference,
+    credentials: Credentials | None,
+    echo: Echo = _stderr,
+) -> str:
+    """Pull a tag or digest; return the image's repo digest (the registry's manifest digest)."""
+    if registry.manifest(ref.repository, ref.reference) is None:
+        raise RegistryError(
+            f"{ref} is not in the registry at {registry.base}",
+            "check the SHA (versions are full commit SHAs) or push it first: "
+            "`imagectl push NAME --sha SHA`",
+        )
+    echo(f"pulling {ref}")
+    events = engine.api.pull(
+        f"{ref.host}/{ref.repository}",
+        tag=ref.digest or ref.tag,
+        stream=True,
+        decode=True,
+        auth_config=credentials.auth_config() if credentials else None,
+    )
+    _follow(events, registry, f"pulling {ref}", echo)
+    image = engine.images.get(str(ref))
+    prefix = f"{ref.host}/{ref.repository}@"
+    digests = [d.removeprefix(prefix) for d in image.attrs.get("RepoDigests", [])]
+    digest = ref.digest or next((d for d in digests if d.startswith("sha256:")), "")
+    echo(f"pulled {ref}\n  image {image.id}\n  digest {digest}")
+    return digest
+
+
+def compare(
+    engine: docker.DockerClient,
+    refs: tuple[str, str],
+    script: Path,
+    connect: Callable[[str], RegistryClient | None],
+    credentials: Credentials | None,
+    echo: Echo = _stderr,
+) -> dict:
+    """manifest.diff of two versions. One that is not local is pulled first; compressed pull
+    sizes come from the registry when both versions there are the local images.
+    `connect(host)` gives a client for a registry that answers, or None."""
+    manifests: list[dict] = []
+    remote: list[Manifest | None] = []
+    for text in refs:
+        ref = _parse_or_none(text)
+        client = connect(ref.host) if ref else None
+        try:
+            engine.images.get(text)
+        except docker.errors.ImageNotFound:
+            if ref is None or client is None:
+                raise RegistryError(
+                    f"{text} is neither a local image nor in a registry that answers",
+                    "build or pull it first, or start its registry",
+                ) from None
+            pull(engine, client, ref, credentials, echo)
+        manifests.append(manifest_module.collect(engine, text, script))
+        in_registry = client.manifest(ref.repository, ref.reference) if ref and client else None
+        same = in_registry is not None and in_registry.config_digest == manifests[-1]["id"]
+        remote.append(in_registry if same else None)
+    old, new = remote
+    return manifest_module.diff(
+        manifests[0],
+        manifests[1],
+        old.layers if old and new else None,
+        new.layers if old and new else None,
+    )
+
+
+def _parse_or_none(text: str) -> Reference | None:
+    try:
+        return parse_reference(text)
+    except RegistryError:  # a local-only name such as local/debian-minbase:trixie
+        return None
+
+
+def _follow(events: Iterator[dict], registry: RegistryClient, what: str, echo: Echo) -> None:
+    """Show the engine's progress: each layer's steps, and the bytes moved every few seconds.
+    A registry that stops answering ends the wait at once: the engine would retry for a
+    minute before saying so."""
+    progress: dict[str, tuple[int, int]] = {}
+    shown: dict[str, str] = {}
+    last_report = time.monotonic()
+    try:
+        for event in events:
+            status, layer = event.get("status", ""), event.get("id", "")
+            failed = "error" in event or status.startswith("Retrying in")
+            if failed and not registry.ping():
+                raise RegistryError(
+                    f"{what} stopped: the registry at {registry.base} stopped answering; "
+                    "no tag was written (a push writes its tag last)",
+                    "start the registry again (`make registry` for the local one) and rerun "
+                    "the command; layers that arrived are not sent again",
+                )
+            if "error" in event:
+                raise RegistryError(
+                    f"{what} failed: {event['error'].strip()}",
+                    "fix the cause above and run the command again; no tag was moved",
+                )
+            detail = event.get("progressDetail") or {}
+            if detail.get("total"):
+                progress[layer] = (detail.get("current", 0), detail["total"])
+            if layer and status in ("Preparing", "Waiting") or status.startswith("Retrying"):
+                continue
+            step = status.split(" ")[0] if status.startswith(("Pushing", "Downloading")) else status
+            if layer and shown.get(layer) != step:
+                shown[layer] = step
+                echo(f"  {layer}: {step}")
+            elif not layer and status:
+                echo(f"  {status}")
+            if progress and time.monotonic() - last_report > PROGRESS_EVERY_S:
+                last_report = time.monotonic()
+                done = sum(current for current, _ in progress.values())
+                total = sum(total for _, total in progress.values())
+                echo(f"  {human_size(done)} of {human_size(total)} of layers in flight")
+    except docker.errors.APIError as exc:
+        raise RegistryError(f"{what} failed: {exc.explanation or exc}", "retry") from None
+    finally:
+        close = getattr(events, "close", None)
+        if close:
+            close()  # drops the connection, so the engine gives up retrying
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "none").removeprefix("sha256:")[:12]
