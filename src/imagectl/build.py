@@ -53,6 +53,8 @@ def command(
     if ca:
         argv += ["--secret", f"id={CA_SECRET_ID},src={ca}"]
     build_args = {"BASE_IMAGE": base_ref, "BUILDKIT_INLINE_CACHE": "1", **spec.build_args}
+    if spec.replaces:  # the parent's distributions the Dockerfile uninstalls first
+        build_args["REPLACES"] = " ".join(sorted(spec.replaces))
     for key, value in build_args.items():
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in labels(spec, revision).items():

@@ -96,10 +96,16 @@ def _write_manifest(
 def lock_command(names: tuple[str, ...]) -> None:
     """Re-resolve the hash-locked requirements of the named images (default: all) and of uv."""
     graph = config.load()
-    specs = [graph.get(n) for n in names] if names else list(graph.images.values())
-    wishes = [s.requirements for s in specs if s.requirements]
-    for path in [graph.root / "docker/requirements/uv.in", *wishes]:
-        click.echo(lock.compile_lock(path))
+    wanted = list(names) if names else list(graph.images)
+    # parents first: a child's lock is resolved against its parent's (fresh) lock
+    jobs = [
+        (spec.requirements, graph.get(spec.parent).lock_file if spec.parent else None)
+        for spec in graph.build_order(wanted)
+        if spec.name in wanted and spec.requirements
+    ]
+    click.echo(lock.compile_lock(graph.root / "docker/requirements/uv.in"))
+    for wishes, parent_lock in jobs:
+        click.echo(lock.compile_lock(wishes, parent_lock))
 
 
 @cli.command("ref")

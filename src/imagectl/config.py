@@ -31,6 +31,9 @@ class ImageSpec:
     requirements: Path | None
     parent: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    # parent's distribution -> this image's distribution of the same module (xgboost-cpu ->
+    # xgboost): the build uninstalls the first, and the parent's tests stop expecting it
+    replaces: dict[str, str] = field(default_factory=dict)
 
     @property
     def lock_file(self) -> Path | None:
@@ -123,6 +126,12 @@ def load(root: Path | None = None) -> ImageGraph:
         build_args = spec.get("build_args") or {}
         if not isinstance(build_args, dict):
             raise ConfigError(f"{path}: {where}.build_args must be a mapping", "write KEY: value")
+        replaces = spec.get("replaces") or {}
+        if not isinstance(replaces, dict):
+            raise ConfigError(
+                f"{path}: {where}.replaces must be a mapping",
+                "write parent-distribution: this-image's-distribution",
+            )
         requirements = spec.get("requirements")
         images[str(name)] = ImageSpec(
             name=str(name),
@@ -131,8 +140,14 @@ def load(root: Path | None = None) -> ImageGraph:
             requirements=root / requirements if requirements else None,
             parent=spec.get("parent"),
             build_args={str(k): str(v) for k, v in build_args.items()},
+            replaces={str(k): str(v) for k, v in replaces.items()},
         )
     for spec in images.values():
+        if spec.replaces and not spec.parent:
+            raise ConfigError(
+                f"{path}: images.{spec.name}.replaces needs a parent whose packages it replaces",
+                f"add a parent to images.{spec.name} or drop its replaces",
+            )
         if spec.parent and spec.parent not in images:
             raise ConfigError(
                 f"{path}: images.{spec.name}.parent {spec.parent!r} is not an image of the graph",

@@ -3,6 +3,7 @@ hashes for the image's Python and platform, which the Dockerfile installs with h
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,16 +18,28 @@ PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux_2_28"
 
 
-def compile_lock(wishes: Path) -> Path:
-    """Resolve `wishes` into the lock beside it with uv; returns the lock's path."""
+def compile_lock(wishes: Path, constraints: Path | None = None) -> Path:
+    """Resolve `wishes` into the lock beside it with uv; returns the lock's path.
+
+    A child image passes its parent's lock as `constraints`: every package the two share
+    then resolves to the parent's version, so installing the child's lock on top of the
+    parent downgrades nothing and never holds two versions of one package.
+    """
     if not wishes.is_file():
         raise ConfigError(f"{wishes} does not exist", "create it with one requirement per line")
+    if constraints is not None and not constraints.is_file():
+        raise ConfigError(
+            f"{constraints} (the parent's lock) does not exist",
+            "lock the parent image first: `imagectl lock` locks parents before children",
+        )
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     lock = wishes.with_suffix(".lock")
     argv = [
         uv, "pip", "compile", wishes.name, "--generate-hashes", "--quiet",
         "--python-version", PYTHON_VERSION, "--python-platform", PLATFORM, "-o", lock.name,
     ]  # fmt: skip
+    if constraints is not None:  # relative, so the lock's header names no host path
+        argv += ["-c", os.path.relpath(constraints, wishes.parent)]
     try:
         proc.run_echoed(argv, cwd=str(wishes.parent))
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
@@ -45,3 +58,18 @@ def wished_packages(wishes: Path) -> list[str]:
         if line and not line.startswith("-"):
             names.append(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0])
     return names
+
+
+def pinned_versions(lock: Path) -> dict[str, str]:
+    """{normalized distribution name: version} of the `name==version` pins in a lock file."""
+    pins = {}
+    for line in lock.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line)
+        if match:
+            pins[normalize(match[1])] = match[2]
+    return pins
+
+
+def normalize(name: str) -> str:
+    """A distribution name as PEP 503 compares them (Foo_Bar -> foo-bar)."""
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -80,3 +80,23 @@ def test_structural_mistakes_name_the_key(tmp_path: Path, text: str, message: st
 def test_no_graph_file_anywhere_above(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no images.yml"):
         config.find_root(tmp_path)
+
+
+def test_replaces_maps_the_parents_distribution_to_the_childs(tmp_path: Path) -> None:
+    text = GRAPH.replace("build_args: {CUDA: 12}", "replaces: {xgboost-cpu: xgboost}")
+    graph = config.load(write_graph(tmp_path, text))
+    assert graph.get("gpu").replaces == {"xgboost-cpu": "xgboost"}
+    assert graph.get("cpu").replaces == {}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("build_args: {CUDA: 12}", "replaces: [xgboost-cpu]", "replaces must be a mapping"),
+        ("{dockerfile: cpu.Dockerfile}", "{dockerfile: cpu.Dockerfile, replaces: {a: b}}",
+         "replaces needs a parent"),
+    ],
+)  # fmt: skip
+def test_malformed_replaces_is_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write_graph(tmp_path, GRAPH.replace(old, new)))
