@@ -55,3 +55,19 @@ def test_base_image_and_inline_cache_are_build_args(argv: list[str]) -> None:
     assert "BASE_IMAGE=local/base:1" in values(argv, "--build-arg")
     assert "BUILDKIT_INLINE_CACHE=1" in values(argv, "--build-arg")
     assert argv[:2] == ["/usr/bin/docker", "build"] and "--progress" in argv
+
+
+def test_gpu_build_names_the_cpu_distributions_it_replaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    graph = config.load(ROOT)
+    cpu_ref = f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}"
+    argv = build.command(graph, graph.get("gpu"), REV, cpu_ref, CLIENT)
+    assert f"BASE_IMAGE={cpu_ref}" in values(argv, "--build-arg")
+    assert "REPLACES=xgboost-cpu" in values(argv, "--build-arg")
+    assert argv[argv.index("-f") + 1].endswith("docker/gpu.Dockerfile")
+
+
+def test_an_image_that_replaces_nothing_gets_no_replaces_arg(argv: list[str]) -> None:
+    assert not any(arg.startswith("REPLACES=") for arg in values(argv, "--build-arg"))
