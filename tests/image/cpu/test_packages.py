@@ -1,27 +1,9 @@
-"""Every package cpu.in asks for imports in the image (names read from cpu.in itself)."""
-
-import json
-from pathlib import Path
-
-import pytest
-
-from imagectl import config, lock
-
-ROOT = Path(__file__).resolve().parents[3]
-WISHED = lock.wished_packages(config.load(ROOT).get("cpu").requirements)
-IMPORTS_SCRIPT = (ROOT / "tests/image/imports.py").read_text()
+"""Every package cpu.in asks for imports in the image (names read from cpu.in itself; the
+parametrization and the import run are in tests/image/conftest.py, shared with child images)."""
 
 
-@pytest.fixture(scope="module")
-def import_errors(host) -> dict:
-    result = host.run("python -c %s " + " ".join(WISHED), IMPORTS_SCRIPT)
-    assert result.rc == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-@pytest.mark.parametrize("package", WISHED)
-def test_wished_package_imports(import_errors: dict, package: str) -> None:
-    assert import_errors[package] is None, import_errors[package]
+def test_wished_package_imports(import_errors: dict, wished_package: str) -> None:
+    assert import_errors[wished_package] is None, import_errors[wished_package]
 
 
 def test_python_is_debians_python_in_the_venv(host) -> None:
