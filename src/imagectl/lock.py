@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imagectl import proc
+from imagectl import layers, proc
 from imagectl.errors import BuildError, ConfigError
 
 # The images' interpreter (Debian trixie's python3) and platform, not the host's.
@@ -47,6 +47,7 @@ def compile_lock(wishes: Path, constraints: Path | None = None) -> Path:
             f"locking {wishes.name} failed: {exc}",
             "check the requirement names and that PyPI is reachable (uv must be installed)",
         ) from None
+    layers.write_layers(wishes, lock)
     return lock
 
 
