@@ -22,6 +22,7 @@ from imagectl import (
     registry,
     registry_server,
     revision,
+    scaffold,
     tags,
 )
 from imagectl.errors import ImageToolError, ManifestError, RegistryError
@@ -268,6 +269,28 @@ def prune_command(keep: int, dry_run: bool) -> None:
         return
     count = prune.prune(docker, removals, click.echo)
     click.echo(f"removed {count} image(s)")
+
+
+@cli.command("new-project")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--image", "name", default="cpu", show_default=True, help="the image to build on")
+@click.option("--sha", help="the version to pin (default: the registry's current latest)")
+@click.option("--port", default=8888, show_default=True, help="JupyterLab's port on the host")
+def new_project_command(directory: Path, name: str, sha: str | None, port: int) -> None:
+    """Write an analysis project in DIRECTORY pinned to one version of an image."""
+    graph = config.load()
+    if not sha:
+        client, _ = _connect(graph)
+        sha = publish.latest_revision(
+            client, registry.parse_reference(tags.latest_tag(graph, name))
+        )
+    image_ref = tags.version_tag(graph, name, sha)
+    for path in scaffold.create(graph.root, directory, image_ref, port=port):
+        click.echo(path)
+    click.echo(
+        f"pinned to {image_ref}; next: cd {directory} && export JUPYTER_TOKEN=... && "
+        "docker compose up -d --build"
+    )
 
 
 def main() -> None:

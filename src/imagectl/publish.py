@@ -104,6 +104,19 @@ def promote(
     return manifest.digest
 
 
+def latest_revision(registry: RegistryClient, ref: Reference) -> str:
+    """The commit SHA that `latest` of `ref`'s repository stands for (its revision label)."""
+    image_config = registry.image_config(ref.repository, LATEST)
+    labels = ((image_config or {}).get("config") or {}).get("Labels") or {}
+    sha = labels.get("org.opencontainers.image.revision")
+    if not sha:
+        raise RegistryError(
+            f"{ref.host}/{ref.repository} has no promoted `latest` to pin",
+            "promote a tested version first (`make release`), or pin one with --sha",
+        )
+    return sha
+
+
 def pull(
     engine: docker.DockerClient,
     registry: RegistryClient,

@@ -174,6 +174,15 @@ class RegistryClient:
         digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
         return Manifest(response.content, media_type, digest)
 
+    def image_config(self, repository: str, reference: str) -> dict | None:
+        """The image config (labels, env, ...) a tag or digest points at, without pulling."""
+        manifest = self.manifest(repository, reference)
+        if manifest is None or manifest.config_digest is None:
+            return None
+        response = self._request("GET", repository, f"blobs/{manifest.config_digest}", "pull")
+        self._check(response, f"reading the config of {self.host}/{repository}:{reference}")
+        return response.json()
+
     def put_manifest(self, repository: str, reference: str, manifest: Manifest) -> str:
         """Store `manifest` under `reference` byte for byte, so its digest stays the same."""
         response = self._request(
@@ -265,9 +274,14 @@ class RegistryClient:
         if response.status_code < 300:
             return
         if response.status_code in (401, 403):
+            who = (
+                f"the credentials of {self.credentials.username!r}"
+                if self.credentials
+                else "access"
+            )
             raise RegistryError(
-                f"{what}: the registry refused access (HTTP {response.status_code})",
-                "check the credentials and that they may push to this repository",
+                f"{what}: the registry refused {who} (HTTP {response.status_code})",
+                "check the user, password or token, and that it may push to this repository",
             )
         raise RegistryError(
             f"{what}: HTTP {response.status_code} {response.text.strip()[:300]}",

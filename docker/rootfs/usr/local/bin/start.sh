@@ -9,7 +9,8 @@ if [ "$(id -u)" = 0 ] && [ "${NB_USER:-}" ]; then
   [ "$gid" = "$(id -g "$NB_USER")" ] || groupmod --non-unique --gid "$gid" "$NB_USER"
   [ "$uid" = "$(id -u "$NB_USER")" ] || usermod --non-unique --uid "$uid" "$NB_USER"
   home=$(getent passwd "$NB_USER" | cut -d: -f6)
-  chown -R "$uid:$gid" "$home"
+  # the home's own files only: -xdev keeps out of bind mounts (a project, its data)
+  find "$home" -xdev \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
   exec setpriv --reuid="$uid" --regid="$gid" --init-groups \
     env HOME="$home" USER="$NB_USER" "$@"
 fi
