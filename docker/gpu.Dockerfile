@@ -20,29 +20,33 @@ RUN --mount=type=secret,id=ca_bundle \
     cert=/run/secrets/ca_bundle; [ -s "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt; \
     /usr/bin/python3 -m venv /opt/uv \
  && /opt/uv/bin/pip install --no-cache-dir --cert "$cert" --require-hashes -r /tmp/uv.lock
+COPY docker/uv-install /opt/uv/bin/
 
 FROM cpu
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # hadolint ignore=DL3066
 USER root
 ARG REPLACES=""
-# gpu.lock was resolved with cpu.lock as constraints, so every package the two share is
-# already installed at the locked version and uv leaves it alone: the layer holds only what
-# cpu lacks. The replaced distributions go first, since their successors own the same module
-# files. Byte-compiled (the venv is not writable by the notebook user) with compileall, which
-# skips the cpu files whose .pyc is current, where uv's compile would rewrite every one of
-# them into this layer.
+# gpu.lock, resolved with cpu.lock as constraints, in the layers `make lock` split it into
+# (docker/requirements/gpu.in): the ~5.5 GB torch stack first, so a bump of xgboost or pytest
+# rebuilds and re-pulls only the small layer after it. Every package gpu shares with cpu is
+# already installed at the locked version, and uv leaves it alone: the layers hold only what
+# cpu lacks, hash-checked and byte-compiled (uv-install, as in cpu.Dockerfile).
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     --mount=type=cache,id=uv,target=/root/.cache/uv \
     --mount=type=secret,id=ca_bundle \
-    --mount=type=bind,source=docker/requirements/gpu.lock,target=/tmp/gpu.lock \
-    cert=/run/secrets/ca_bundle; [ -s "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt; \
-    export SSL_CERT_FILE="$cert" UV_LINK_MODE=copy; \
+    --mount=type=bind,source=docker/requirements/gpu.layers/1-torch.txt,target=/tmp/layer.txt \
+    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+# The replaced distributions (xgboost-cpu) go first: their successors own the same files.
+RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
+    --mount=type=cache,id=uv,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle \
+    --mount=type=bind,source=docker/requirements/gpu.layers/2-extras.txt,target=/tmp/layer.txt \
     echo "$REPLACES" | xargs --no-run-if-empty \
       /opt/uv/bin/uv pip uninstall --python /opt/venv/bin/python \
- && /opt/uv/bin/uv pip install --python /opt/venv/bin/python --require-hashes -r /tmp/gpu.lock \
- && /opt/venv/bin/python -m compileall -q -j 0 /opt/venv/lib/python3.13/site-packages \
- && rm -f /opt/venv/.lock /tmp/uv-*.lock
+ && /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+# cpu's record of what the image holds, refreshed now that gpu added packages
+RUN image-manifest > /usr/share/analysis-template/manifest.json
 
 # back to cpu's notebook user (UID 1000), by name as cpu.Dockerfile does
 # hadolint ignore=DL3066
