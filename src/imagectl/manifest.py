@@ -62,7 +62,7 @@ def collect(engine: docker.DockerClient, ref: str, script: Path) -> dict:
 def _list_contents(engine: docker.DockerClient, image_id: str, ref: str, script: Path) -> dict:
     """Run the listing script in a throwaway container; an image without python3 (a bare
     Debian) gets its Debian packages listed the way the script lists them."""
-    listing = _run(engine, image_id, ref, ["python3", "/tmp/image-manifest"], script)
+    listing = _run(engine, image_id, ref, ["python3", "/.image-manifest"], script)
     if listing is not None:
         return json.loads(listing)
     listing = _run(engine, image_id, ref, ["dpkg-query", "-W", "-f", DPKG_FORMAT])
@@ -105,7 +105,7 @@ def _run(
     container = engine.containers.create(image_id, entrypoint=entrypoint, network_mode="none")
     try:
         if script:
-            container.put_archive("/tmp", _tar(script, "image-manifest"))
+            container.put_archive("/", _tar(script, ".image-manifest"))  # even FROM scratch has /
         try:
             container.start()
         except docker.errors.APIError:  # "executable file not found in $PATH"

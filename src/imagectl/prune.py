@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import docker
 import docker.errors
+import docker.models.images
 
 from imagectl import tags
 from imagectl.config import ImageGraph
@@ -17,6 +18,7 @@ from imagectl.config import ImageGraph
 _SHA_TAG = re.compile(r":[0-9a-f]{40}$")
 TITLE = "org.opencontainers.image.title"
 SOURCE = "org.opencontainers.image.source"
+CREATED = "org.opencontainers.image.created"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def plan(
                 keep_ids.add(image.id)
             for tag in image.tags:
                 if tag.startswith(f"{repository}:") and _SHA_TAG.search(tag):
-                    candidates.append((image.attrs["Created"], tag, image.id))
+                    candidates.append((_built(image), tag, image.id))
         kept = 0
         for created, tag, image_id in sorted(candidates, reverse=True):  # newest first
             if tag in keep_tags or image_id in keep_ids:
@@ -55,8 +57,15 @@ def plan(
             filters={"dangling": True, "label": [f"{TITLE}={name}", f"{SOURCE}={source}"]}
         )
         for image in leftovers:
-            removals.append(Removal(image.id, image.attrs["Created"], "an untagged earlier build"))
+            removals.append(Removal(image.id, _built(image), "an untagged earlier build"))
     return removals
+
+
+def _built(image: docker.models.images.Image) -> str:
+    """When the tool built it (its label): BuildKit's own `Created` is the time of the last
+    layer, which a cached rebuild of another commit shares with the previous build."""
+    labels = image.attrs["Config"].get("Labels") or {}
+    return labels.get(CREATED) or image.attrs["Created"]
 
 
 def prune(engine: docker.DockerClient, removals: list[Removal], echo: Callable[[str], None]) -> int:

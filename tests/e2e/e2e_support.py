@@ -1,7 +1,8 @@
 """End-to-end helpers: throwaway projects (a git repo with its own images.yml) whose images are
-small ones FROM the local Debian base, and whose registry is a real docker-registry on a free
-loopback port, started and stopped (by PID) with the tool itself. Every tag, container and
-image a test makes is removed afterwards (conftest.py's fixtures); so is the registry's storage."""
+small ones (FROM scratch, or FROM the local Debian base where packages matter), and whose
+registry is a real docker-registry on a free loopback port, started and stopped (by PID) with
+the tool itself. Every tag, container and image a test makes is removed afterwards
+(conftest.py's fixtures); so is the registry's storage."""
 
 from __future__ import annotations
 
@@ -29,20 +30,31 @@ _OUTSIDE = (
     "CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_COMMIT_SHA", "CI_COMMIT_TAG", "CI_PROJECT_URL",
 )  # fmt: skip
 
-DOCKERFILES = {
-    # a few bytes on the base: pushes and pulls in a second
-    "tiny.Dockerfile": """
-        ARG BASE_IMAGE
-        FROM ${BASE_IMAGE}
-        RUN echo tiny > /tiny
-        """,
-    # 64 MB of noise (gzip can't shrink it), new for each nonce: a push that takes a while
-    "bulky.Dockerfile": """
-        ARG BASE_IMAGE
-        FROM ${BASE_IMAGE}
-        COPY nonce /nonce
-        RUN head -c 64000000 /dev/urandom > /blob
-        """,
+
+def _nonce() -> bytes:
+    return secrets.token_hex(16).encode()
+
+
+def _noise() -> bytes:
+    return os.urandom(64_000_000)  # gzip can't shrink it: a push that takes a few seconds
+
+
+# name -> the files of its build context (docker/<name>/); callables give new bytes for each
+# `new_nonce()`, so the next build is another image with layers of its own.
+IMAGES: dict[str, dict] = {
+    # no base at all: builds, pushes and pulls in about a second
+    "tiny": {"Dockerfile": "FROM scratch\nCOPY tiny.txt /\n", "tiny.txt": b"tiny\n"},
+    # a layer of 64 MB of noise, new for each nonce: a push that takes a while
+    "bulky": {"Dockerfile": "FROM scratch\nCOPY nonce blob /\n", "nonce": _nonce, "blob": _noise},
+    # Debian (so they have a package manifest); deb-plus adds 1 MB of its own per nonce
+    "deb": {"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo deb > /deb\n"},
+    "deb-plus": {
+        "Dockerfile": (
+            "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY nonce /\n"
+            "RUN head -c 1000000 /dev/urandom > /blob\n"
+        ),
+        "nonce": _nonce,
+    },
 }
 
 
@@ -61,6 +73,7 @@ class Project:
     root: Path
     registry: str  # host:port/path, as images.yml's `registry`
     env: dict[str, str] = field(default_factory=dict)
+    images: dict[str, dict] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -89,11 +102,16 @@ class Project:
         return result
 
     def build(self, name: str, sha: str, env: dict[str, str] | None = None) -> str:
-        self.run("build", name, env={"CI_COMMIT_SHA": sha, **(env or {})})
-        return self.ref(name, sha)
+        env = {"CI_COMMIT_SHA": sha, **(env or {})}
+        self.run("build", name, env=env)
+        return f"{env.get('REGISTRY_URL', self.registry)}/{name}:{sha}"
 
     def new_nonce(self) -> None:
-        (self.root / "docker" / "nonce").write_text(secrets.token_hex(16))
+        """Fresh bytes for every image's changing files: their next builds are new images."""
+        for name, files in self.images.items():
+            for filename, content in files.items():
+                if callable(content):
+                    (self.root / "docker" / name / filename).write_bytes(content())
 
     def client(self) -> registry.RegistryClient:
         return registry.RegistryClient(self.host)
@@ -106,44 +124,48 @@ class Project:
         return self.client().manifest(f"{self.registry.split('/', 1)[1]}/{name}", tag)
 
 
-def make_project(root: Path, base_image: str = MINBASE, dockerfiles: dict | None = None) -> Project:
-    """A git repository with images.yml naming one image per Dockerfile, built in docker/."""
-    dockerfiles = dockerfiles or DOCKERFILES
-    (root / "docker").mkdir(parents=True)
-    images = {}
-    for filename, text in dockerfiles.items():
-        (root / "docker" / filename).write_text(textwrap.dedent(text).lstrip())
-        name = filename.removesuffix(".Dockerfile")
-        images[name] = {"dockerfile": f"docker/{filename}", "context": "docker"}
-    project = Project(root, f"127.0.0.1:{free_port()}/e2e-{secrets.token_hex(3)}")
+def make_project(root: Path, base_image: str = MINBASE, images: dict | None = None) -> Project:
+    """A git repository with images.yml naming each image, built from docker/<name>/."""
+    images = IMAGES if images is None else images
+    project = Project(root, f"127.0.0.1:{free_port()}/e2e-{secrets.token_hex(3)}", images=images)
     lines = [
         f"registry: {project.registry}",
         f"base: {{image: '{base_image}', suite: trixie, local_name: '{MINBASE}'}}",
         "images:",
-        *(
-            f"  {name}: {{dockerfile: {spec['dockerfile']}, context: {spec['context']}}}"
-            for name, spec in images.items()
-        ),
     ]
+    for name, files in images.items():
+        context = root / "docker" / name
+        context.mkdir(parents=True)
+        for filename, content in files.items():
+            if isinstance(content, str):
+                (context / filename).write_text(textwrap.dedent(content).lstrip())
+            elif isinstance(content, bytes):
+                (context / filename).write_bytes(content)
+        lines.append(f"  {name}: {{dockerfile: docker/{name}/Dockerfile, context: docker/{name}}}")
+    project.new_nonce()
     (root / "images.yml").write_text("\n".join(lines) + "\n")
-    (root / "docker" / "nonce").write_text("first")
-    (root / ".gitignore").write_text(".cache/\nbuild/\ndocker/nonce\n")
+    (root / ".gitignore").write_text(".cache/\nbuild/\n")
     git = ["git", "-C", str(root), "-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
     subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "add", "images.yml", ".gitignore"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "e2e"], check=True)
     project.env = {k: v for k, v in os.environ.items() if k not in _OUTSIDE}
     return project
 
 
-def remove_project_images(engine: docker.DockerClient, project: Project) -> None:
-    """Every image tagged under the project's registry path, and its untagged leftovers."""
+def remove_images_under(engine: docker.DockerClient, prefix: str) -> None:
+    """Every local image tagged (or pulled by digest) under `prefix` (host:port/path)."""
     for image in engine.images.list():
-        mine = [t for t in image.tags if t.startswith(f"{project.registry}/")]
-        digests = [d for d in image.attrs.get("RepoDigests") or [] if d.startswith(project.host)]
-        for name in mine or digests:
+        tagged = [t for t in image.tags if t.startswith(f"{prefix}/")]
+        digests = [d for d in image.attrs.get("RepoDigests") or [] if d.startswith(f"{prefix}/")]
+        for name in tagged or digests:
             with contextlib.suppress(docker.errors.APIError):
                 engine.images.remove(name, force=True)
+
+
+def remove_project_images(engine: docker.DockerClient, project: Project) -> None:
+    """The project's images, and the untagged leftovers of its rebuilds."""
+    remove_images_under(engine, project.registry)
     source = f"org.opencontainers.image.source=file://{project.root}"
     for image in engine.images.list(filters={"dangling": True, "label": source}):
         with contextlib.suppress(docker.errors.APIError):
