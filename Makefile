@@ -38,3 +38,24 @@ engine-down: $(STAMP)
 ## bench: cold build, rebuild, size and test time of $(IMAGE) (empties the build cache)
 bench: image
 	$(VENV)/bin/python scripts/bench.py --image $(IMAGE)
+
+## registry / registry-down: start / stop the local registry (127.0.0.1:5000, .cache/registry/)
+.PHONY: registry registry-down push promote release
+registry: $(STAMP)
+	$(TOOL) registry up
+
+registry-down: $(STAMP)
+	$(TOOL) registry down
+
+## push: push $(IMAGE)'s <sha> tag; refused if the registry holds another image under it
+push: $(STAMP)
+	$(TOOL) push $(IMAGE)
+
+## promote: point latest at $(IMAGE)'s pushed <sha>, only if that image's tests passed
+promote: $(STAMP)
+	$(TOOL) promote $(IMAGE)
+
+## release: build, test, push, promote $(IMAGE)
+release: test
+	$(TOOL) push $(IMAGE)
+	$(TOOL) promote $(IMAGE)
