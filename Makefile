@@ -4,7 +4,7 @@ VENV := .venv
 TOOL := $(VENV)/bin/imagectl
 STAMP := $(VENV)/.bootstrapped
 
-.PHONY: image test unit lint lock engine engine-down bench
+.PHONY: image test unit lint lock engine engine-down bench bench-gpu
 
 $(STAMP): pyproject.toml packages/analysis-utils/pyproject.toml scripts/bootstrap
 	scripts/bootstrap
@@ -38,6 +38,11 @@ engine-down: $(STAMP)
 ## bench: cold build, rebuild, size and test time of $(IMAGE) (empties the build cache)
 bench: image
 	$(VENV)/bin/python scripts/bench.py --image $(IMAGE)
+
+## bench-gpu: gpu size, the bytes it adds to cpu, gpu layer build time (keeps the build cache)
+bench-gpu: $(STAMP)
+	$(TOOL) build gpu
+	$(VENV)/bin/python scripts/bench_gpu.py
 
 ## registry / registry-down: start / stop the local registry (127.0.0.1:5000, .cache/registry/)
 .PHONY: registry registry-down push promote release
