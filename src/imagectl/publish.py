@@ -81,7 +81,7 @@ def promote(
     if manifest is None:
         raise RegistryError(
             f"{ref} is not in the registry, so `latest` cannot point at it",
-            f"push it first: `imagectl push {name}`",
+            f"push it first: `imagectl push {name} --sha {ref.tag}`",
         )
     image_id = manifest.config_digest or ""
     if passes.find(root, name, image_id) is None:
@@ -218,7 +218,9 @@ def _follow(events: Iterator[dict], registry: RegistryClient, what: str, echo: E
                 )
             detail = event.get("progressDetail") or {}
             if detail.get("total"):
-                progress[layer] = (detail.get("current", 0), detail["total"])
+                progress[layer] = (min(detail.get("current", 0), detail["total"]), detail["total"])
+            if layer in progress and status in ("Pushed", "Download complete"):
+                progress[layer] = (progress[layer][1], progress[layer][1])
             if layer and status in ("Preparing", "Waiting") or status.startswith("Retrying"):
                 continue
             step = status.split(" ")[0] if status.startswith(("Pushing", "Downloading")) else status
