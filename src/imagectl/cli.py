@@ -237,8 +237,8 @@ def diff_command(old: str, new: str, as_json: bool) -> None:
     graph = config.load()
     credentials = registry.credentials_from_env()
 
-    def connect(host: str) -> registry.RegistryClient | None:
-        if host == _registry_host(graph) and registry_server.is_embedded(host):
+    def connect(host: str, start: bool) -> registry.RegistryClient | None:
+        if start and host == _registry_host(graph) and registry_server.is_embedded(host):
             registry_server.ensure_running(_cache(graph) / "registry", host)
         client = registry.RegistryClient(host, credentials)
         return client if client.ping() else None

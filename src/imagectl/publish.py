@@ -152,21 +152,23 @@ def compare(
     engine: docker.DockerClient,
     refs: tuple[str, str],
     script: Path,
-    connect: Callable[[str], RegistryClient | None],
+    connect: Callable[[str, bool], RegistryClient | None],
     credentials: Credentials | None,
     echo: Echo = _stderr,
 ) -> dict:
     """manifest.diff of two versions. One that is not local is pulled first; compressed pull
     sizes come from the registry when both versions there are the local images.
-    `connect(host)` gives a client for a registry that answers, or None."""
+    `connect(host, start)` gives a client for a registry that answers, or None; `start` says
+    the local registry may be started for it (only to pull a version that is not here)."""
     manifests: list[dict] = []
     remote: list[Manifest | None] = []
     for text in refs:
         ref = _parse_or_none(text)
-        client = connect(ref.host) if ref else None
+        client = connect(ref.host, False) if ref else None
         try:
             engine.images.get(text)
         except docker.errors.ImageNotFound:
+            client = connect(ref.host, True) if ref else None
             if ref is None or client is None:
                 raise RegistryError(
                     f"{text} is neither a local image nor in a registry that answers",

@@ -77,6 +77,7 @@ def child(
     try:
         yield project, sha, project.build("child", sha)
     finally:
+        project.run("registry", "down", check=False)
         remove_project_images(engine, project)
 
 
@@ -134,6 +135,8 @@ def test_diff_to_a_child_shows_exactly_the_added_package_and_a_small_pull(
     assert pull["source"] == "local"
     assert pull["layers"] == 2 and pull["of_layers"] > 2
     assert pull["bytes"] < 1_000_000 < 500_000_000 < pull["image_bytes"]
+
+    assert not project.state.exists()  # local versions: no registry was started for them
 
     table = project.run("diff", cpu_ref, f"child:{sha}").stdout
     assert "Python packages: 1 added, 0 removed, 0 changed" in table
