@@ -138,7 +138,25 @@ def _num_rows(X: Any) -> int:
 
 
 class _SplitterParams:
-    """``get_params``/``set_params`` so ``sklearn.base.clone`` works on the splitters."""
+    """The splitters' shared constructor, fold count and ``get_params``/``set_params`` (so
+    ``sklearn.base.clone`` works on them)."""
+
+    def __init__(
+        self,
+        n_splits: int = 5,
+        n_bins: int | None = None,
+        shuffle: bool = False,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.n_splits = n_splits
+        self.n_bins = n_bins
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self._validate_params()
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        """Return the number of folds."""
+        return int(self.n_splits)
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -222,23 +240,6 @@ class ContinuousStratifiedKFold(_SplitterParams, BaseCrossValidator):
         ``shuffle=True``; setting it with ``shuffle=False`` raises ``ValueError``.
     """
 
-    def __init__(
-        self,
-        n_splits: int = 5,
-        n_bins: int | None = None,
-        shuffle: bool = False,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.n_splits = n_splits
-        self.n_bins = n_bins
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self._validate_params()
-
-    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        """Return the number of folds."""
-        return int(self.n_splits)
-
     def split(
         self, X: Any, y: Any = None, groups: Any = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -300,23 +301,6 @@ class ContinuousStratifiedGroupKFold(_SplitterParams, BaseCrossValidator):
 
     # Ask sklearn's metadata routing for ``groups`` (what GroupsConsumerMixin does).
     __metadata_request__split = {"groups": True}  # noqa: RUF012
-
-    def __init__(
-        self,
-        n_splits: int = 5,
-        n_bins: int | None = None,
-        shuffle: bool = False,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.n_splits = n_splits
-        self.n_bins = n_bins
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self._validate_params()
-
-    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        """Return the number of folds."""
-        return int(self.n_splits)
 
     def split(
         self, X: Any, y: Any = None, groups: Any = None
