@@ -44,3 +44,16 @@ def import_errors(host, graph: config.ImageGraph, image_name: str) -> dict[str, 
     result = host.run("python -c %s " + " ".join(names), IMPORTS_SCRIPT)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def locked_versions(graph: config.ImageGraph, image_name: str) -> dict[str, str]:
+    """{distribution: version} the image under test must hold: its lineage's locks, root first,
+    less what a descendant replaces (a child's lock pins shared packages as its parent's)."""
+    expected: dict[str, str] = {}
+    for spec in graph.lineage(image_name):
+        for old in spec.replaces:
+            expected.pop(lock.normalize(old), None)
+        if spec.lock_file:
+            expected |= lock.pinned_versions(spec.lock_file)
+    return expected
