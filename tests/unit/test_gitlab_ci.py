@@ -1,0 +1,165 @@
+""".gitlab-ci.yml against images.yml, the one list of images: every image has a build job that
+extends the template with the image's Dockerfile, context, parent and build args, and a test job
+whose pass the promote job receives; latest moves only on the default branch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imagectl import config, passes
+
+ROOT = Path(__file__).resolve().parents[2]
+CI_FILE = ROOT / ".gitlab-ci.yml"
+TEMPLATE = ROOT / "templates" / ".build-dockerfile.yml"
+GRAPH = config.load(ROOT)
+# keys of a CI file that are not jobs
+GLOBAL_KEYS = {"include", "workflow", "stages", "variables", "default"}
+
+
+def merge(base: dict, override: dict) -> dict:
+    """GitLab's `extends` merge: mappings merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_ci() -> tuple[dict, dict[str, dict]]:
+    """The CI file with its local includes: (top level, {job: job with `extends` resolved})."""
+    top = yaml.safe_load(CI_FILE.read_text())
+    raw = {k: v for k, v in top.items() if k not in GLOBAL_KEYS}
+    for include in top.get("include", []):
+        included = yaml.safe_load((ROOT / include["local"]).read_text())
+        raw = {**included, **raw}
+
+    def resolve(name: str) -> dict:
+        job = raw[name]
+        parents = job.get("extends", [])
+        resolved: dict = {}
+        for parent in [parents] if isinstance(parents, str) else parents:
+            resolved = merge(resolved, resolve(parent))
+        resolved = merge(resolved, {k: v for k, v in job.items() if k != "extends"})
+        resolved.setdefault("_extends", set()).update(
+            {parents} if isinstance(parents, str) else set(parents)
+        )
+        return resolved
+
+    return top, {name: resolve(name) for name in raw if not name.startswith(".")}
+
+
+TOP, JOBS = load_ci()
+TEMPLATE_JOB = yaml.safe_load(TEMPLATE.read_text())[".build-dockerfile"]
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path != ROOT else "."
+
+
+def build_args(job: dict) -> dict[str, str]:
+    lines = str(job["variables"].get("BUILD_ARGS", "")).splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip())
+
+
+@pytest.mark.parametrize("name", list(GRAPH.images))
+def test_every_image_has_a_build_job_from_the_template_with_its_graph_entry(name: str) -> None:
+    spec = GRAPH.get(name)
+    job = JOBS.get(f"build-{name}")
+    assert job is not None, f"images.yml has {name} but .gitlab-ci.yml has no build-{name}"
+    assert job["script"] == TEMPLATE_JOB["script"]
+    variables = job["variables"]
+    assert variables["IMAGE_NAME"] == name
+    assert variables["DOCKERFILE"] == relative(spec.dockerfile)
+    assert variables["CONTEXT"] == relative(spec.context)
+
+    expected = dict(spec.build_args)
+    if spec.parent:
+        expected["BASE_IMAGE"] = f"$REGISTRY_URL/{spec.parent}:$CI_COMMIT_SHA"
+        # the parent of this very commit must be in the registry first
+        assert f"build-{spec.parent}" in job.get("needs", [])
+    else:
+        expected["BASE_IMAGE"] = "$DEBIAN_IMAGE"
+    if spec.replaces:  # as imagectl's build passes them
+        expected["REPLACES"] = " ".join(sorted(spec.replaces))
+    assert build_args(job) == expected
+
+
+def test_the_root_images_base_is_images_yml_base_image() -> None:
+    assert TOP["variables"]["DEBIAN_IMAGE"] == GRAPH.base.image
+
+
+@pytest.mark.parametrize("name", list(GRAPH.images))
+def test_every_image_has_a_test_job_that_hands_its_pass_to_promote(name: str) -> None:
+    job = JOBS.get(f"test-{name}")
+    assert job is not None, f"images.yml has {name} but .gitlab-ci.yml has no test-{name}"
+    assert job["variables"]["IMAGE_NAME"] == name
+    script = "\n".join(job["script"])
+    assert 'imagectl pull "$IMAGE_NAME"' in script
+    assert 'pytest --image "$IMAGE_NAME"' in script
+    assert f"{passes.DIRECTORY}/" in job["artifacts"]["paths"]
+    stages = TOP["stages"]
+    assert stages.index("build") < stages.index(job["stage"]) < stages.index("promote")
+
+
+def test_no_job_builds_or_tests_an_image_that_images_yml_lacks() -> None:
+    for job in JOBS:
+        prefix, _, image = job.partition("-")
+        if prefix in ("build", "test"):
+            assert image in GRAPH.images, f"{job}: {image} is not in images.yml"
+
+
+def test_promote_moves_latest_of_every_image_on_the_default_branch_only() -> None:
+    job = JOBS["promote"]
+    assert job["stage"] == TOP["stages"][-1]
+    script = "\n".join(job["script"])
+    for name in GRAPH.images:
+        assert f"imagectl promote {name}" in script
+    (rule,) = job["rules"]
+    assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in rule["if"]
+    assert '$CI_PIPELINE_SOURCE != "merge_request_event"' in rule["if"]
+    # no `needs`: the promote stage starts only after every earlier job passed
+    assert "needs" not in job and "dependencies" not in job
+
+
+def test_only_merge_requests_the_default_branch_and_tags_get_a_pipeline() -> None:
+    conditions = [rule["if"] for rule in TOP["workflow"]["rules"]]
+    assert conditions == [
+        '$CI_PIPELINE_SOURCE == "merge_request_event"',
+        "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+        "$CI_COMMIT_TAG",
+    ]
+
+
+def test_gpu_tests_run_on_the_gpu_runner_one_job_at_a_time() -> None:
+    job = JOBS["test-gpu"]
+    assert job["tags"] == ["gpu"] and job["resource_group"]
+    assert job["variables"]["GPU_TESTS_REQUIRE_GPU"] == "1"
+    script = "\n".join(job["script"])
+    assert "docker run --rm --gpus all" in script and "pytest /tests/gpu" in script
+    # the pass is recorded by the image tests, so they run after the GPU tests
+    assert script.index("--gpus all") < script.index('pytest --image "$IMAGE_NAME"')
+
+
+@pytest.mark.parametrize("name", ["build-gpu", "test-gpu"])
+def test_skip_gpu_leaves_the_gpu_jobs_out(name: str) -> None:
+    assert JOBS[name]["rules"][0] == {"if": '$SKIP_GPU == "1"', "when": "never"}
+
+
+def test_every_job_names_a_declared_stage() -> None:
+    for name, job in JOBS.items():
+        assert job["stage"] in TOP["stages"], name
+
+
+def test_shared_runner_jobs_use_dind_over_tls() -> None:
+    for name in ("build-cpu", "test-cpu"):
+        job = JOBS[name]
+        assert job["services"][0] == {"name": "$DOCKER_DIND_IMAGE", "alias": "docker"}
+        variables = job["variables"]
+        assert variables["DOCKER_HOST"] == "tcp://docker:2376"
+        assert variables["DOCKER_TLS_CERTDIR"] == "/certs"
+        assert variables["DOCKER_TLS_VERIFY"] == "1"
