@@ -156,7 +156,7 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
         compose("up", "-d")
         url = f"http://127.0.0.1:{port}"
         status = wait_for(f"{url}/api/status", token="e2e-token")
-        assert status == 200
+        assert status == 200, compose("logs", "--no-color", check=False).stdout[-3000:]
         assert requests.get(f"{url}/api/status", timeout=5).status_code == 403
 
         imported = compose("exec", "-T", "jupyter", "python", "-c",
@@ -189,7 +189,7 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
     assert left == []
 
 
-def wait_for(url: str, token: str, timeout: float = 60) -> int:
+def wait_for(url: str, token: str, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.ConnectionError):
