@@ -1,0 +1,272 @@
+"""Running .gitlab-ci.yml on this host with gitlab-ci-local, as GitLab would run it.
+
+A pipeline runs in a throwaway clone of the repository (gitlab-ci-local reads tracked files
+only), holding the work tree as it is, uncommitted changes included, so neither the tests nor
+the bench depend on or dirty the work tree. Images go to a registry of its own on a free
+loopback port, which acts as the project's GitLab registry (CI_REGISTRY). The jobs run with
+the shell executor (the file's `image:` and dind service are for GitLab's runners) on this
+host's engine, with the BuildKit-capable client, and the Python tools of the running venv.
+Used by tests/e2e/test_pipeline.py and scripts/bench_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from imagectl import base, build, config, engine, host, registry, registry_server
+
+ROOT = Path(__file__).resolve().parents[2]
+GITLAB_CI_LOCAL = ROOT / ".cache" / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
+GITLAB_CI_LOCAL_VERSION = "4.73.0"  # the last release that runs on Node 20; scripts/bootstrap
+PIPELINE_TIMEOUT_S = 900
+# Variables of an outer shell or CI that would leak into the jobs: another registry, commit,
+# login or pytest options.
+_OUTSIDE = re.compile(r"^(CI_|GITLAB_|REGISTRY_|PYTEST_|DOCKER_|BUILDKIT_)")
+_SUMMARY = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(?:\[[^\]]*\]\s+)?(\S+)\s*$")
+
+
+class PipelineSetupError(RuntimeError):
+    """Something the pipeline runs need is missing; the message says what to do."""
+
+
+def gitlab_ci_local() -> Path:
+    """The project-local gitlab-ci-local that scripts/bootstrap installs, and rsync it needs."""
+    try:
+        found = subprocess.run(
+            [str(GITLAB_CI_LOCAL), "--version"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+    except FileNotFoundError:
+        found = "none"
+    if found != GITLAB_CI_LOCAL_VERSION:
+        raise PipelineSetupError(
+            f"gitlab-ci-local {GITLAB_CI_LOCAL_VERSION} is not installed at {GITLAB_CI_LOCAL} "
+            f"(found: {found}); run scripts/bootstrap (it needs npm and Node.js 20)"
+        )
+    # gitlab-ci-local copies the checkout with rsync; Debian's, installed as root on demand
+    host.ensure_debian_packages({"rsync": "rsync"}, "running pipelines with gitlab-ci-local")
+    return GITLAB_CI_LOCAL
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class PipelineRun:
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def jobs(self) -> dict[str, str]:
+        """{job: PASS, FAIL or WARN} from gitlab-ci-local's closing summary."""
+        return {
+            match[2]: match[1]
+            for line in self.output.splitlines()
+            if (match := _SUMMARY.match(line))
+        }
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+@dataclass
+class LocalGitLab:
+    """A clone, its own registry, and the variables that point the pipeline at both."""
+
+    clone: Path
+    registry_host: str  # host:port, the pipeline's CI_REGISTRY
+    project_path: str  # group/project, from the clone's origin URL
+    state_dir: Path  # the registry's config, log and storage
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def registry_url(self) -> str:
+        """$CI_REGISTRY_IMAGE as gitlab-ci-local derives it, the template's REGISTRY_URL."""
+        return f"{self.registry_host}/{self.project_path}"
+
+    @property
+    def project_url(self) -> str:
+        return f"https://gitlab.example.invalid/{self.project_path}"
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", *args],
+            cwd=self.clone,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    def commit(self, message: str, branch: str = "main") -> str:
+        """An empty commit on `branch` (branched off HEAD if new): a new SHA, the same image
+        content."""
+        exists = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            cwd=self.clone,
+            capture_output=True,
+        )
+        self.git("checkout", "-q", *([] if exists.returncode == 0 else ["-b"]), branch)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def merge(self, branch: str) -> str:
+        """Fast-forward main to `branch`, as a merge request's fast-forward merge does."""
+        self.git("checkout", "-q", "main")
+        self.git("merge", "-q", "--ff-only", branch)
+        return self.git("rev-parse", "HEAD")
+
+    def run_pipeline(
+        self,
+        merge_request: bool = False,
+        extra: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> PipelineRun:
+        """The whole pipeline for HEAD, as a push to HEAD's branch or as a merge request (a
+        named job would run regardless of its rules, so only whole pipelines are run)."""
+        argv = [
+            str(GITLAB_CI_LOCAL),
+            "--no-color",
+            "--timestamps",
+            "--force-shell-executor",  # the jobs' images are for GitLab's runners
+            "--shell-isolation",  # each job in its own copy: artifacts really carry over
+            "--ignore-predefined-vars",
+            "CI_REGISTRY,CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH",
+        ]
+        variables = {**self.variables, **(extra or {})}
+        if merge_request:
+            # gitlab-ci-local keeps the branch variable of a merge-request pipeline; GitLab not
+            variables["CI_PIPELINE_SOURCE"] = "merge_request_event"
+            argv += ["--unset-variable", "CI_COMMIT_BRANCH"]
+        for key, value in variables.items():
+            argv += ["--variable", f"{key}={value}"]
+        env = {k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)}
+        start = time.monotonic()
+        result = subprocess.run(
+            argv,
+            cwd=self.clone,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=PIPELINE_TIMEOUT_S,
+        )
+        run = PipelineRun(result.returncode, result.stdout, time.monotonic() - start)
+        if log:
+            log.write_text(run.output)
+        return run
+
+    def digest(self, image: str, tag: str) -> str | None:
+        """The registry's manifest digest of image:tag, None when the tag is not there."""
+        found = registry.RegistryClient(self.registry_host).manifest(
+            f"{self.project_path}/{image}", tag
+        )
+        return found.digest if found else None
+
+    def close(self, engine_client: docker.DockerClient) -> None:
+        """Stop the registry (by its PID) and remove its storage, the images the pipelines
+        made (tagged under the registry, or labelled with this clone's project URL) and the
+        clone."""
+        registry_server.stop_started(self.state_dir)
+        for image in engine_client.images.list():
+            tags = [t for t in image.tags if t.startswith(f"{self.registry_host}/")]
+            for tag in tags:
+                with contextlib.suppress(docker.errors.APIError):
+                    engine_client.images.remove(tag, force=True)
+        label = f"org.opencontainers.image.source={self.project_url}"
+        for image in engine_client.images.list(all=True, filters={"label": label}):
+            with contextlib.suppress(docker.errors.APIError):
+                engine_client.images.remove(image.id, force=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        shutil.rmtree(self.clone, ignore_errors=True)
+
+
+def clone_work_tree(source: Path, clone: Path) -> None:
+    """`clone` = HEAD of `source` plus its uncommitted changes (modified, new, deleted files
+    that git does not ignore), committed on the branch `main`."""
+    subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
+
+    def listed(*options: str) -> list[str]:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", *options], cwd=source, check=True, capture_output=True
+        ).stdout.decode()
+        return [name for name in out.split("\0") if name]
+
+    deleted = set(listed("--deleted"))
+    for name in listed("--modified", "--others", "--exclude-standard"):
+        if name in deleted:
+            continue
+        target = clone / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target)
+    for name in deleted:
+        (clone / name).unlink(missing_ok=True)
+    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "-C", str(clone)]
+    subprocess.run([*git, "checkout", "-q", "-B", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run(
+        [*git, "commit", "-q", "--allow-empty", "-m", "the work tree under test"], check=True
+    )
+
+
+def open_local_gitlab(workdir: Path, engine_client: docker.DockerClient) -> LocalGitLab:
+    """A clone of the work tree in `workdir`, its registry started; close() undoes both."""
+    gitlab_ci_local()
+    local = LocalGitLab(
+        clone=workdir / "clone",
+        registry_host=f"127.0.0.1:{free_port()}",
+        # the origin URL names the project: CI_PROJECT_PATH, CI_PROJECT_URL, CI_REGISTRY_IMAGE
+        project_path=f"e2e-{secrets.token_hex(3)}/analysis-template",
+        state_dir=workdir / "registry",
+    )
+    try:
+        clone_work_tree(ROOT, local.clone)
+        local.git("remote", "set-url", "origin", f"{local.project_url}.git")
+        registry_server.ensure_running(local.state_dir, local.registry_host)
+        local.variables = _local_variables(local, engine_client)
+    except BaseException:
+        local.close(engine_client)
+        raise
+    return local
+
+
+def _local_variables(local: LocalGitLab, engine_client: docker.DockerClient) -> dict[str, str]:
+    """What turns the GitLab pipeline into a local one; the YAML stays as GitLab reads it."""
+    graph = config.load(ROOT)
+    client = engine.build_client()
+    ca = build.ca_bundle()
+    return {
+        "CI_REGISTRY": local.registry_host,
+        # this host's engine and its BuildKit-capable client instead of dind
+        "DOCKER": client.argv[0],
+        "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+        "DOCKER_TLS_VERIFY": "",
+        "DOCKER_CERT_PATH": "",
+        "DOCKER_TLS_CERTDIR": "",
+        "DOCKER_DIND_IMAGE": "",
+        # the base `imagectl build` uses here (a local debootstrap when Docker Hub is out of
+        # reach), so the builds hit the BuildKit cache of earlier builds
+        "DEBIAN_IMAGE": base.ensure(
+            graph.base, engine_client, client.argv[0], ROOT / ".cache/base"
+        ),
+        "CA_BUNDLE_FILE": str(ca) if ca else "",
+        "TOOLS_VENV": sys.prefix,
+        # building and testing gpu takes minutes and its GPU job needs a GPU runner
+        "SKIP_GPU": "1",
+    }

@@ -1,0 +1,182 @@
+"""The GitLab pipeline (.gitlab-ci.yml with templates/.build-dockerfile.yml) run for real by
+gitlab-ci-local (pipeline_support.py): whole pipelines, in a clone of the work tree, against a
+registry of their own that stands in for the project's GitLab registry.
+
+These runs set SKIP_GPU=1: building the gpu image costs minutes, and its test job needs the
+self-hosted GPU runner; so gpu is neither built, tested nor promoted here, and the pipeline
+says so. The pipelines run in this order and build on each other's registry state: a merge
+request (commit A), A merged by fast-forward into the default branch, then on that branch a
+commit whose image test fails (C) and one whose SHA tag already holds another image (D).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from pipeline_support import (
+    ROOT,
+    LocalGitLab,
+    PipelineRun,
+    PipelineSetupError,
+    open_local_gitlab,
+)
+
+CI_FILES = [ROOT / ".gitlab-ci.yml", ROOT / "templates" / ".build-dockerfile.yml"]
+CHECK_JSONSCHEMA = str(Path(sys.executable).with_name("check-jsonschema"))
+
+
+def validate(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            CHECK_JSONSCHEMA,
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_both_ci_files_pass_gitlab_schema_validation() -> None:
+    result = validate(*CI_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_validation_catches_a_misspelt_job_key(tmp_path: Path) -> None:
+    broken = tmp_path / ".gitlab-ci.yml"
+    text = CI_FILES[0].read_text()
+    assert "\n  stage: promote\n" in text
+    broken.write_text(text.replace("\n  stage: promote\n", "\n  stagee: promote\n"))
+    result = validate(broken)
+    assert result.returncode == 1
+    assert "promote" in result.stdout and "stagee" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def gitlab(
+    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient
+) -> Iterator[LocalGitLab]:
+    try:
+        local = open_local_gitlab(tmp_path_factory.mktemp("pipeline"), engine)
+    except PipelineSetupError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield local
+    finally:
+        local.close(engine)
+
+
+def run(
+    gitlab: LocalGitLab,
+    name: str,
+    merge_request: bool = False,
+    extra: dict[str, str] | None = None,
+) -> PipelineRun:
+    """A whole pipeline, its output kept beside the clone for a look after a failure."""
+    log = gitlab.clone.parent / f"{name}.log"
+    return gitlab.run_pipeline(merge_request=merge_request, extra=extra, log=log)
+
+
+@pytest.fixture(scope="module")
+def earlier_latest(gitlab: LocalGitLab, engine: docker.DockerClient) -> str:
+    """A `latest` from before these pipelines (any image will do: the base, as it is small)."""
+    base = gitlab.variables["DEBIAN_IMAGE"]
+    repository = f"{gitlab.registry_url}/cpu"
+    engine.images.get(base).tag(repository, tag="latest")
+    engine.images.push(repository, tag="latest")
+    digest = gitlab.digest("cpu", "latest")
+    assert digest is not None
+    return digest
+
+
+@pytest.fixture(scope="module")
+def merge_request(gitlab: LocalGitLab, earlier_latest: str) -> tuple[str, PipelineRun]:
+    """A merge request's pipeline for commit A, on a feature branch."""
+    sha = gitlab.commit("a change under review", branch="feature")
+    return sha, run(gitlab, "A-merge-request", merge_request=True)
+
+
+def test_merge_request_pipeline_pushes_its_sha_tag_and_leaves_latest(
+    gitlab: LocalGitLab, earlier_latest: str, merge_request: tuple[str, PipelineRun]
+) -> None:
+    sha, pipeline = merge_request
+    assert pipeline.returncode == 0, pipeline.tail()
+    assert pipeline.jobs == {"lint": "PASS", "build-cpu": "PASS", "test-cpu": "PASS"}
+    assert f"pushed {gitlab.registry_url}/cpu:{sha}" in pipeline.output
+    pushed = gitlab.digest("cpu", sha)
+    assert pushed is not None and pushed != earlier_latest
+    assert gitlab.digest("cpu", "latest") == earlier_latest
+
+
+@pytest.fixture(scope="module")
+def merged(gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun]) -> PipelineRun:
+    """The default branch's pipeline after A was merged by fast-forward (the same SHA)."""
+    assert gitlab.merge("feature") == merge_request[0]
+    return run(gitlab, "A-default-branch")
+
+
+def test_default_branch_pipeline_moves_latest_to_the_image_the_merge_request_tested(
+    gitlab: LocalGitLab,
+    earlier_latest: str,
+    merge_request: tuple[str, PipelineRun],
+    merged: PipelineRun,
+) -> None:
+    sha, _ = merge_request
+    tested = gitlab.digest("cpu", sha)
+    assert merged.returncode == 0, merged.tail()
+    assert merged.jobs == {
+        "lint": "PASS",
+        "build-cpu": "PASS",
+        "test-cpu": "PASS",
+        "promote": "PASS",
+    }
+    # the SHA tag is not rebuilt (a rebuild would be another image): the tested one goes on
+    assert "reused as it is (a SHA tag never moves), not rebuilt" in merged.output
+    assert gitlab.digest("cpu", sha) == tested
+    assert gitlab.digest("cpu", "latest") == tested
+    assert f"latest: {earlier_latest} -> {tested}" in merged.output
+    assert "SKIP_GPU=1: gpu was neither built nor tested" in merged.output
+    assert gitlab.digest("gpu", sha) is None and gitlab.digest("gpu", "latest") is None
+
+
+def test_failing_image_test_stops_the_pipeline_before_latest_moves(
+    gitlab: LocalGitLab, merged: PipelineRun, tmp_path: Path
+) -> None:
+    latest = gitlab.digest("cpu", "latest")
+    sha = gitlab.commit("a commit whose image test fails")
+    # one failing check, added through pytest's own PYTEST_ADDOPTS; -x ends the run there
+    failing = tmp_path / "test_injected_failure.py"
+    failing.write_text("def test_injected_failure():\n    assert False, 'injected failure'\n")
+    pipeline = run(gitlab, "C-failing-test", extra={"PYTEST_ADDOPTS": f"-x {failing}"})
+    assert pipeline.returncode != 0
+    assert pipeline.jobs == {"lint": "PASS", "build-cpu": "PASS", "test-cpu": "FAIL"}
+    assert "injected failure" in pipeline.output
+    assert gitlab.digest("cpu", sha) is not None  # built and pushed, never promoted
+    assert gitlab.digest("cpu", "latest") == latest
+
+
+def test_build_refuses_a_sha_tag_that_holds_another_image(
+    gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun], engine: docker.DockerClient
+) -> None:
+    latest = gitlab.digest("cpu", "latest")
+    sha = gitlab.commit("a commit whose tag someone else pushed")
+    # the cpu image of the merge request, pushed under the new commit's tag
+    squatter = f"{gitlab.registry_url}/cpu:{sha}"
+    engine.images.get(f"{gitlab.registry_url}/cpu:{merge_request[0]}").tag(squatter)
+    engine.images.push(squatter.rsplit(":", 1)[0], tag=sha)
+    before = gitlab.digest("cpu", sha)
+
+    pipeline = run(gitlab, "D-tag-taken")
+    assert pipeline.returncode != 0
+    assert pipeline.jobs == {"lint": "PASS", "build-cpu": "FAIL"}
+    assert "refusing to push" in pipeline.output and "a SHA tag never moves" in pipeline.output
+    assert gitlab.digest("cpu", sha) == before
+    assert gitlab.digest("cpu", "latest") == latest
