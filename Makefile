@@ -22,8 +22,12 @@ test: image
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit packages/analysis-utils/tests
 
+## lint: what the CI lint job runs: ruff, hadolint, GitLab's schema on both CI files
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint --no-color docker/*.Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
+	  .gitlab-ci.yml templates/.build-dockerfile.yml
 
 ## lock: re-resolve docker/requirements/*.lock from the *.in wishes
 lock: $(STAMP)
@@ -43,6 +47,11 @@ bench: image
 bench-gpu: $(STAMP)
 	$(TOOL) build gpu
 	$(VENV)/bin/python scripts/bench_gpu.py
+
+## bench-pipeline: one default-branch pipeline under gitlab-ci-local, cold and warm
+.PHONY: bench-pipeline
+bench-pipeline: image
+	$(VENV)/bin/python scripts/bench_pipeline.py
 
 ## registry / registry-down: start / stop the local registry (127.0.0.1:5000, .cache/registry/)
 .PHONY: registry registry-down push promote release
