@@ -18,6 +18,11 @@ image: $(STAMP)
 test: image
 	$(VENV)/bin/pytest --image $(IMAGE)
 
+## test-image: only $(IMAGE)'s image tests and its parents' (CI runs it for gpu after `make test`)
+.PHONY: test-image
+test-image: image
+	$(VENV)/bin/pytest --image $(IMAGE) tests/image tests/gpu
+
 ## unit: the tests that need no Docker
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit packages/analysis-utils/tests
