@@ -27,6 +27,7 @@ import docker
 import docker.errors
 
 from imagectl import base, build, config, engine, host, registry, registry_server
+from imagectl.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
 GITLAB_CI_LOCAL = ROOT / ".cache" / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -56,7 +57,10 @@ def gitlab_ci_local() -> Path:
             f"(found: {found}); run scripts/bootstrap (it needs npm and Node.js 20)"
         )
     # gitlab-ci-local copies the checkout with rsync; Debian's, installed as root on demand
-    host.ensure_debian_packages({"rsync": "rsync"}, "running pipelines with gitlab-ci-local")
+    try:
+        host.ensure_debian_packages({"rsync": "rsync"}, "running pipelines with gitlab-ci-local")
+    except EngineError as exc:
+        raise PipelineSetupError(str(exc)) from None
     return GITLAB_CI_LOCAL
 
 

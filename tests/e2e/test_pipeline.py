@@ -23,6 +23,7 @@ from pipeline_support import (
     LocalGitLab,
     PipelineRun,
     PipelineSetupError,
+    clone_work_tree,
     open_local_gitlab,
 )
 
@@ -58,6 +59,37 @@ def test_schema_validation_catches_a_misspelt_job_key(tmp_path: Path) -> None:
     result = validate(broken)
     assert result.returncode == 1
     assert "promote" in result.stdout and "stagee" in result.stdout
+
+
+def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "source"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "-C", str(source)]
+    source.mkdir()
+    (source / ".gitignore").write_text("ignored.txt\n")
+    for name in ("kept.txt", "changed.txt", "deleted.txt"):
+        (source / name).write_text("committed\n")
+    subprocess.run([*git, "init", "-q", "-b", "work"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    (source / "changed.txt").write_text("changed\n")
+    (source / "deleted.txt").unlink()
+    (source / "new.txt").write_text("new\n")
+    (source / "ignored.txt").write_text("ignored\n")
+    status = subprocess.run([*git, "status", "--porcelain"], capture_output=True).stdout
+
+    clone = tmp_path / "clone"
+    clone_work_tree(source, clone)
+    in_clone = ["git", "-C", str(clone)]
+    committed = subprocess.run([*in_clone, "ls-files"], capture_output=True, text=True).stdout
+    assert committed.split() == [".gitignore", "changed.txt", "kept.txt", "new.txt"]
+    assert (clone / "changed.txt").read_text() == "changed\n"
+    assert not (clone / "ignored.txt").exists()
+    branch = subprocess.run([*in_clone, "branch", "--show-current"], capture_output=True)
+    assert branch.stdout.decode().strip() == "main"
+    assert subprocess.run([*in_clone, "status", "--porcelain"], capture_output=True).stdout == b""
+    assert subprocess.run([*git, "status", "--porcelain"], capture_output=True).stdout == status
 
 
 @pytest.fixture(scope="module")
