@@ -182,7 +182,9 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
         assert written.read_text() == "書いた"
         assert (written.stat().st_uid, written.stat().st_gid) == (HOST_UID, HOST_GID)
     finally:
-        compose("down", "--rmi", "local", check=False)
+        compose("down", check=False)
+        with contextlib.suppress(docker.errors.ImageNotFound):  # the project image it built
+            engine.images.remove(f"{directory.name}-jupyter:local", force=True)
     left = engine.containers.list(
         all=True, filters={"label": f"com.docker.compose.project={directory.name}"}
     )
