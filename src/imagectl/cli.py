@@ -15,6 +15,7 @@ from imagectl import (
     build,
     config,
     engine,
+    layers,
     lock,
     manifest,
     prune,
@@ -106,7 +107,10 @@ def lock_command(names: tuple[str, ...]) -> None:
     ]
     click.echo(lock.compile_lock(graph.root / "docker/requirements/uv.in"))
     for wishes, parent_lock in jobs:
-        click.echo(lock.compile_lock(wishes, parent_lock))
+        locked = lock.compile_lock(wishes, parent_lock)
+        click.echo(locked)
+        for layer_file in layers.write_layers(wishes, locked):
+            click.echo(f"  {layer_file}")
 
 
 @cli.command("ref")

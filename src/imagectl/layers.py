@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagectl.errors import ConfigError
+from imagectl.lock import normalize, wish_name
 
 MARKER = re.compile(r"^#\s*layer:\s*([a-z0-9-]+)\s*$")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
@@ -23,10 +24,6 @@ class LockEntry:
     needed_by: list[str] = field(default_factory=list)  # "-r <file>" for a direct wish
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def wish_layers(wishes: Path) -> list[tuple[str, list[str]]]:
     """[(layer name, [wished names])] in file order; wishes before any marker form 'base'."""
     layers: list[tuple[str, list[str]]] = [("base", [])]
@@ -38,9 +35,9 @@ def wish_layers(wishes: Path) -> list[tuple[str, list[str]]]:
             else:
                 layers[-1] = (marker[1], [])
             continue
-        wish = line.split("#", 1)[0].strip()
-        if wish and not wish.startswith("-"):
-            layers[-1][1].append(normalize(re.split(r"[\s\[<>=!~;@]", wish, maxsplit=1)[0]))
+        wish = wish_name(line)
+        if wish:
+            layers[-1][1].append(normalize(wish))
     return [(name, names) for name, names in layers if names]
 
 

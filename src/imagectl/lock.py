@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imagectl import layers, proc
+from imagectl import proc
 from imagectl.errors import BuildError, ConfigError
 
 # The images' interpreter (Debian trixie's python3) and platform, not the host's.
@@ -47,18 +47,20 @@ def compile_lock(wishes: Path, constraints: Path | None = None) -> Path:
             f"locking {wishes.name} failed: {exc}",
             "check the requirement names and that PyPI is reachable (uv must be installed)",
         ) from None
-    layers.write_layers(wishes, lock)
     return lock
+
+
+def wish_name(line: str) -> str | None:
+    """The distribution a line of a `.in` file asks for, or None (comment, blank, option)."""
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return None
+    return re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0]
 
 
 def wished_packages(wishes: Path) -> list[str]:
     """The distribution names a `.in` file asks for (the image tests import each of them)."""
-    names = []
-    for line in wishes.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.append(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0])
-    return names
+    return [name for line in wishes.read_text().splitlines() if (name := wish_name(line))]
 
 
 def pinned_versions(lock: Path) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from imagectl import cli, config, lock, proc
+from imagectl import cli, config, layers, lock, proc
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPH = config.load(ROOT)
@@ -117,8 +117,16 @@ def test_lock_command_locks_parents_first_and_children_against_them(
         calls.append((wishes.name, constraints.name if constraints else None))
         return wishes.with_suffix(".lock")
 
+    split: list[str] = []  # the install layers are re-split from each image's fresh lock
+
+    def fake_write_layers(wishes: Path, locked: Path) -> list[Path]:
+        split.append(locked.name)
+        return []
+
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(lock, "compile_lock", fake_compile)
+    monkeypatch.setattr(layers, "write_layers", fake_write_layers)
     result = CliRunner().invoke(cli.cli, ["lock", *args])
     assert result.exit_code == 0, result.output
     assert calls == expected
+    assert split == [wishes.replace(".in", ".lock") for wishes, _ in expected[1:]]
