@@ -14,13 +14,14 @@ import docker.errors
 
 from imagectl import host, proc
 from imagectl.config import BaseImage
+from imagectl.engine import has_image
 from imagectl.errors import BuildError
 
 
 def ensure(base: BaseImage, engine: docker.DockerClient, docker_cli: str, cache: Path) -> str:
     """The reference to build FROM: the configured image if present or pullable, else the
     local equivalent, made here the first time."""
-    if _present(engine, base.image):
+    if has_image(engine, base.image):
         return base.image
     try:
         engine.images.pull(base.image)
@@ -28,18 +29,10 @@ def ensure(base: BaseImage, engine: docker.DockerClient, docker_cli: str, cache:
     except docker.errors.APIError as exc:
         reason = str(exc.explanation or exc).splitlines()[0]
         print(f"cannot pull {base.image} ({reason})", file=sys.stderr)
-    if not _present(engine, base.local_name):
+    if not has_image(engine, base.local_name):
         print(f"making {base.local_name} from Debian's archive instead", file=sys.stderr)
         bootstrap(base, docker_cli, cache)
     return base.local_name
-
-
-def _present(engine: docker.DockerClient, ref: str) -> bool:
-    try:
-        engine.images.get(ref)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
 
 
 def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:

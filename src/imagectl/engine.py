@@ -101,6 +101,15 @@ def stop_started(state_dir: Path) -> bool:
     return True
 
 
+def has_image(client: docker.DockerClient, ref: str) -> bool:
+    """Whether the engine holds `ref` (a tag, digest or ID) locally."""
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
 @dataclass(frozen=True)
 class BuildClient:
     """How to run a BuildKit build: the command prefix and the environment it needs."""

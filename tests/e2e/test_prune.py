@@ -7,16 +7,9 @@ import subprocess
 import time
 
 import docker
-import docker.errors
 from e2e_support import MINBASE, Project, random_sha
 
-
-def _present(engine: docker.DockerClient, ref: str) -> bool:
-    try:
-        engine.images.get(ref)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
+from imagectl.engine import has_image
 
 
 def _next_second() -> None:
@@ -41,13 +34,13 @@ def test_prune_keeps_current_latest_and_the_newest_and_removes_older_shas(
 
     dry = project.run("prune", "--keep", "1", "--dry-run").stdout
     assert f"would remove {project.ref('tiny', oldest)}" in dry
-    assert _present(engine, project.ref("tiny", oldest))
+    assert has_image(engine, project.ref("tiny", oldest))
 
     pruned = project.run("prune", "--keep", "1").stdout
     assert "removed 3 image(s)" in pruned
     for sha in (oldest, older):
-        assert not _present(engine, project.ref("tiny", sha))
-    assert not _present(engine, leftover)
+        assert not has_image(engine, project.ref("tiny", sha))
+    assert not has_image(engine, leftover)
     for tag in (head, newer, newest, "latest"):  # current, 1 newest kept, latest
-        assert _present(engine, project.ref("tiny", tag))
-    assert _present(engine, MINBASE)
+        assert has_image(engine, project.ref("tiny", tag))
+    assert has_image(engine, MINBASE)
