@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml packages/analysis-utils/pyproject.toml scripts/bootstra
 image: $(STAMP)
 	$(TOOL) build $(IMAGE)
 
-## test: unit tests, then $(IMAGE)'s image tests (and its parents') against a fresh build
+## test: every test: unit, the bundled library, $(IMAGE)'s image tests (and its parents'), end to end
 test: image
 	$(VENV)/bin/pytest --image $(IMAGE)
 
@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
 	  .gitlab-ci.yml templates/.build-dockerfile.yml
 
-## lock: re-resolve docker/requirements/*.lock from the *.in wishes
+## lock: re-resolve docker/requirements/*.lock from the *.in requirements
 lock: $(STAMP)
 	$(TOOL) lock
 

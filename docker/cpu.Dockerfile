@@ -65,10 +65,13 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /
 COPY --chown=1000:1000 docker/home/ /home/analyst/
-# What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/manifest.json`;
-# a child image reruns this line after adding packages. Cheap, so it can come last.
+# What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`;
+# a child image reruns the `image-contents` line after adding packages. Cheap, so it can come
+# last. manifest.json and image-manifest are the old names, kept for older downstream images.
 RUN mkdir -p /usr/share/analysis-template \
- && image-manifest > /usr/share/analysis-template/manifest.json
+ && image-contents > /usr/share/analysis-template/contents.json \
+ && ln -s contents.json /usr/share/analysis-template/manifest.json \
+ && ln -s image-contents /usr/local/bin/image-manifest
 
 # the notebook user by name, as start.sh and NB_USER know it
 # hadolint ignore=DL3066

@@ -46,7 +46,7 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
       /opt/uv/bin/uv pip uninstall --python /opt/venv/bin/python \
  && /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
 # cpu's record of what the image holds, refreshed now that gpu added packages
-RUN image-manifest > /usr/share/analysis-template/manifest.json
+RUN image-contents > /usr/share/analysis-template/contents.json
 
 # back to cpu's notebook user (UID 1000), by name as cpu.Dockerfile does
 # hadolint ignore=DL3066

@@ -80,11 +80,11 @@ def bumped_worktree(package: str) -> Iterator[Path]:
         tree = Path(tmp) / "tree"
         run(["git", "worktree", "add", "--detach", str(tree), "HEAD"])
         try:
-            wishes = tree / "docker/requirements/cpu.in"
-            text = wishes.read_text()
+            requirements = tree / "docker/requirements/cpu.in"
+            text = requirements.read_text()
             lines = [package if line.strip() == name else line for line in text.splitlines()]
             assert package in lines, f"{name} is not a plain line of cpu.in"
-            wishes.write_text("\n".join(lines) + "\n")
+            requirements.write_text("\n".join(lines) + "\n")
             imagectl("lock", "cpu", cwd=tree)  # uv keeps every other pin of the existing lock
             yield tree
         finally:

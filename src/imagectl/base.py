@@ -18,18 +18,20 @@ from imagectl.engine import has_image
 from imagectl.errors import BuildError
 
 
-def ensure(base: BaseImage, engine: docker.DockerClient, docker_cli: str, cache: Path) -> str:
+def ensure(
+    base: BaseImage, docker_client: docker.DockerClient, docker_cli: str, cache: Path
+) -> str:
     """The reference to build FROM: the configured image if present or pullable, else the
     local equivalent, made here the first time."""
-    if has_image(engine, base.image):
+    if has_image(docker_client, base.image):
         return base.image
     try:
-        engine.images.pull(base.image)
+        docker_client.images.pull(base.image)
         return base.image
     except docker.errors.APIError as exc:
         reason = str(exc.explanation or exc).splitlines()[0]
         print(f"cannot pull {base.image} ({reason})", file=sys.stderr)
-    if not has_image(engine, base.local_name):
+    if not has_image(docker_client, base.local_name):
         print(f"making {base.local_name} from Debian's archive instead", file=sys.stderr)
         bootstrap(base, docker_cli, cache)
     return base.local_name

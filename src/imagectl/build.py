@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
-from imagectl import engine, proc, tags
+from imagectl import engine, host, proc, tags
 from imagectl.config import ImageGraph, ImageSpec
 from imagectl.errors import BuildError
 from imagectl.revision import Revision
 
 CA_SECRET_ID = "ca_bundle"
-_CA_CANDIDATES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
-    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
-    "/etc/ssl/cert.pem",  # Alpine, macOS
-)
-
-
-def ca_bundle() -> Path | None:
-    """The host's CA bundle, which trusts a TLS-intercepting proxy if the host does."""
-    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"), *_CA_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
 
 
 def labels(spec: ImageSpec, revision: Revision) -> dict[str, str]:
@@ -45,11 +30,11 @@ def command(
     spec: ImageSpec,
     revision: Revision,
     base_ref: str,
-    client: engine.BuildClient,
+    build_client: engine.BuildClient,
 ) -> list[str]:
     """The full build command line for `spec` (tags: <sha> and latest)."""
-    argv = [*client.argv, "--progress", "plain", "-f", str(spec.dockerfile)]
-    ca = ca_bundle()
+    argv = [*build_client.argv, "--progress", "plain", "-f", str(spec.dockerfile)]
+    ca = host.ca_bundle()
     if ca:
         argv += ["--secret", f"id={CA_SECRET_ID},src={ca}"]
     build_args = {"BASE_IMAGE": base_ref, "BUILDKIT_INLINE_CACHE": "1", **spec.build_args}
@@ -69,7 +54,7 @@ def build(
     spec: ImageSpec,
     revision: Revision,
     base_ref: str,
-    client: engine.BuildClient,
+    build_client: engine.BuildClient,
 ) -> str:
     """Build `spec` on top of `base_ref`; returns the SHA tag. A failure moves no tag."""
     if revision.dirty:
@@ -78,10 +63,10 @@ def build(
             f"{revision.sha[:12]} but holds them too",
             file=sys.stderr,
         )
-    argv = command(graph, spec, revision, base_ref, client)
+    argv = command(graph, spec, revision, base_ref, build_client)
     print(f"building {spec.name} from {base_ref}", file=sys.stderr, flush=True)
     try:
-        proc.run_echoed(argv, env=client.env, cwd=str(graph.root))
+        proc.run_echoed(argv, env=build_client.env, cwd=str(graph.root))
     except subprocess.CalledProcessError as exc:
         raise BuildError(
             f"building {spec.name} failed (exit {exc.returncode}); no tag was moved",

@@ -14,10 +14,11 @@ from imagectl import (
     base,
     build,
     config,
+    contents,
+    diff,
     engine,
     layers,
     lock,
-    manifest,
     prune,
     publish,
     registry,
@@ -26,7 +27,7 @@ from imagectl import (
     scaffold,
     tags,
 )
-from imagectl.errors import ImageToolError, ManifestError, RegistryError
+from imagectl.errors import ContentsError, ImageToolError, RegistryError
 
 
 def _cache(graph: config.ImageGraph) -> Path:
@@ -63,34 +64,36 @@ def build_command(names: tuple[str, ...]) -> None:
     """Build the named images (and the parents they stand on), tagged <sha> and latest."""
     graph = config.load()
     order = graph.build_order(list(names))
-    docker = engine.ensure_running(_cache(graph) / "engine")
-    client = engine.build_client()
+    docker_client = engine.ensure_running(_cache(graph) / "engine")
+    build_client = engine.build_client()
     rev = revision.current(graph.root)
     built: dict[str, str] = {}
     # a parent not built here is pulled by the build from the registry, which may want a login
-    host = tags.registry(graph).split("/", 1)[0]
-    with registry.cli_login(host, registry.credentials_from_env()) as login_env:
-        client = dataclasses.replace(client, env={**client.env, **login_env})
+    registry_host = tags.registry_host(graph)
+    with registry.cli_login(registry_host, registry.credentials_from_env()) as login_env:
+        build_client = dataclasses.replace(build_client, env={**build_client.env, **login_env})
         for spec in order:
             if spec.parent:
                 parent_ref = built.get(spec.parent) or tags.sha_tag(graph, spec.parent, rev.sha)
             else:
-                parent_ref = base.ensure(graph.base, docker, client.argv[0], _cache(graph) / "base")
-            built[spec.name] = build.build(graph, spec, rev, parent_ref, client)
+                parent_ref = base.ensure(
+                    graph.base, docker_client, build_client.argv[0], _cache(graph) / "base"
+                )
+            built[spec.name] = build.build(graph, spec, rev, parent_ref, build_client)
             click.echo(built[spec.name])
-            _write_manifest(graph, docker, spec.name, built[spec.name], rev.sha)
+            _write_contents(graph, docker_client, spec.name, built[spec.name], rev.sha)
 
 
-def _write_manifest(
-    graph: config.ImageGraph, docker: DockerClient, name: str, ref: str, sha: str
+def _write_contents(
+    graph: config.ImageGraph, docker_client: DockerClient, name: str, ref: str, sha: str
 ) -> None:
     try:
-        found = manifest.collect(docker, ref, manifest.script_path(graph.root))
-    except ManifestError as exc:  # the image is built and tagged; only its listing is missing
-        click.echo(f"warning: no manifest for {name}: {exc}", err=True)
+        found = contents.collect(docker_client, ref, contents.script_path(graph.root))
+    except ContentsError as exc:  # the image is built and tagged; only its listing is missing
+        click.echo(f"warning: no contents listing for {name}: {exc}", err=True)
         return
-    for path in manifest.write(found, graph.root / manifest.OUTPUT_DIR, name, sha):
-        click.echo(f"  manifest: {path.relative_to(graph.root)}", err=True)
+    for path in contents.write(found, graph.root / contents.OUTPUT_DIR, name, sha):
+        click.echo(f"  contents: {path.relative_to(graph.root)}", err=True)
 
 
 @cli.command("lock")
@@ -106,10 +109,10 @@ def lock_command(names: tuple[str, ...]) -> None:
         if spec.name in wanted and spec.requirements
     ]
     click.echo(lock.compile_lock(graph.root / "docker/requirements/uv.in"))
-    for wishes, parent_lock in jobs:
-        locked = lock.compile_lock(wishes, parent_lock)
+    for requirements, parent_lock in jobs:
+        locked = lock.compile_lock(requirements, parent_lock)
         click.echo(locked)
-        for layer_file in layers.write_layers(wishes, locked):
+        for layer_file in layers.write_layers(requirements, locked):
             click.echo(f"  {layer_file}")
 
 
@@ -134,22 +137,19 @@ def registry_group() -> None:
     """The local registry that versions go to when REGISTRY_URL is not set."""
 
 
-def _registry_host(graph: config.ImageGraph) -> str:
-    return tags.registry(graph).split("/", 1)[0]
-
-
 @registry_group.command("up")
 def registry_up() -> None:
     """Start the local registry (storage in .cache/registry/) unless one answers already."""
     graph = config.load()
-    host = _registry_host(graph)
-    if not registry_server.is_embedded(host):
+    registry_host = tags.registry_host(graph)
+    if not registry_server.is_embedded(registry_host):
         raise RegistryError(
-            f"{host} is not a local registry, so there is nothing to start",
+            f"{registry_host} is not a local registry, so there is nothing to start",
             "unset REGISTRY_URL to use the local one",
         )
-    started = registry_server.ensure_running(_cache(graph) / "registry", host)
-    click.echo(f"registry {'started' if started else 'already running'} at http://{host}/v2/")
+    started = registry_server.ensure_running(_cache(graph) / "registry", registry_host)
+    state = "started" if started else "already running"
+    click.echo(f"registry {state} at http://{registry_host}/v2/")
 
 
 @registry_group.command("down")
@@ -159,15 +159,16 @@ def registry_down() -> None:
     click.echo("registry stopped" if stopped else "no registry of ours was running")
 
 
-def _connect(
-    graph: config.ImageGraph,
-) -> tuple[registry.RegistryClient, registry.Credentials | None]:
+def _registries(graph: config.ImageGraph) -> registry_server.Registries:
+    """The registries a command may talk to, with the login from the environment."""
+    return registry_server.Registries(
+        tags.registry_host(graph), _cache(graph) / "registry", registry.credentials_from_env()
+    )
+
+
+def _connect(graph: config.ImageGraph) -> registry.RegistryClient:
     """A client for the graph's registry; the local one is started when it is down."""
-    host = _registry_host(graph)
-    if registry_server.is_embedded(host):
-        registry_server.ensure_running(_cache(graph) / "registry", host)
-    credentials = registry.credentials_from_env()
-    return registry.RegistryClient(host, credentials), credentials
+    return _registries(graph).open(tags.registry_host(graph))
 
 
 def _version(graph: config.ImageGraph, name: str, sha: str | None) -> registry.Reference:
@@ -185,8 +186,9 @@ def push_command(name: str, sha: str | None) -> None:
     """Push NAME's <sha> tag (never latest). A tag that holds another image is refused."""
     graph = config.load()
     ref = _version(graph, name, sha)
-    client, credentials = _connect(graph)
-    digest = publish.push(engine.client(), client, ref, credentials)
+    registries = _registries(graph)
+    client = registries.open(ref.host)
+    digest = publish.push(engine.docker_client(), client, ref, registries.credentials)
     click.echo(f"{ref.host}/{ref.repository}@{digest}")
 
 
@@ -197,8 +199,7 @@ def promote_command(name: str, sha: str | None) -> None:
     """Point latest in the registry at NAME's pushed <sha>, if that image passed its tests."""
     graph = config.load()
     ref = _version(graph, name, sha)
-    client, _ = _connect(graph)
-    digest = publish.promote(client, graph.root, name, ref)
+    digest = publish.promote(_connect(graph), graph.root, name, ref)
     click.echo(f"{ref.host}/{ref.repository}@{digest}")
 
 
@@ -214,21 +215,22 @@ def pull_command(name: str, sha: str | None, digest: str | None) -> None:
         ref = registry.parse_reference(f"{tags.repository(graph, name)}@{digest}")
     else:
         ref = _version(graph, name, sha)
-    client, credentials = _connect(graph)
-    found = publish.pull(engine.client(), client, ref, credentials)
+    registries = _registries(graph)
+    client = registries.open(ref.host)
+    found = publish.pull(engine.docker_client(), client, ref, registries.credentials)
     click.echo(f"{ref.host}/{ref.repository}@{found}")
 
 
-@cli.command("manifest")
+@cli.command("contents")
 @click.argument("version")
 @click.option("--markdown", is_flag=True, help="Markdown instead of JSON")
-def manifest_command(version: str, markdown: bool) -> None:
+def contents_command(version: str, markdown: bool) -> None:
     """Print what a local image holds (VERSION: NAME:SHA, NAME:latest or a full reference)."""
     graph = config.load()
-    found = manifest.collect(
-        engine.client(), tags.resolve(graph, version), manifest.script_path(graph.root)
+    found = contents.collect(
+        engine.docker_client(), tags.resolve(graph, version), contents.script_path(graph.root)
     )
-    click.echo(manifest.markdown(found) if markdown else json.dumps(found, indent=1))
+    click.echo(contents.markdown(found) if markdown else json.dumps(found, indent=1))
 
 
 @cli.command("diff")
@@ -239,22 +241,13 @@ def diff_command(old: str, new: str, as_json: bool) -> None:
     """What changes from version OLD to NEW (NAME:SHA, NAME:latest, NAME@DIGEST or a full
     reference): packages, labels, and the bytes a holder of OLD pulls to get NEW."""
     graph = config.load()
-    credentials = registry.credentials_from_env()
-
-    def connect(host: str, start: bool) -> registry.RegistryClient | None:
-        if start and host == _registry_host(graph) and registry_server.is_embedded(host):
-            registry_server.ensure_running(_cache(graph) / "registry", host)
-        client = registry.RegistryClient(host, credentials)
-        return client if client.ping() else None
-
-    result = publish.compare(
-        engine.client(),
+    result = diff.compare(
+        engine.docker_client(),
         (tags.resolve(graph, old), tags.resolve(graph, new)),
-        manifest.script_path(graph.root),
-        connect,
-        credentials,
+        contents.script_path(graph.root),
+        _registries(graph),
     )
-    click.echo(json.dumps(result, indent=1) if as_json else manifest.render_diff(result))
+    click.echo(json.dumps(result, indent=1) if as_json else diff.render(result))
 
 
 @cli.command("prune")
@@ -265,13 +258,13 @@ def prune_command(keep: int, dry_run: bool) -> None:
     and the KEEP newest; never the build cache."""
     graph = config.load()
     rev = revision.current(graph.root)
-    docker = engine.client()
-    removals = prune.plan(docker, graph, rev.sha, rev.source, keep)
+    docker_client = engine.docker_client()
+    removals = prune.plan(docker_client, graph, rev.sha, rev.source, keep)
     if dry_run:
         for removal in removals:
             click.echo(f"would remove {removal.target} ({removal.reason})")
         return
-    count = prune.prune(docker, removals, click.echo)
+    count = prune.prune(docker_client, removals, click.echo)
     click.echo(f"removed {count} image(s)")
 
 
@@ -284,9 +277,8 @@ def new_project_command(directory: Path, name: str, sha: str | None, port: int) 
     """Write an analysis project in DIRECTORY pinned to one version of an image."""
     graph = config.load()
     if not sha:
-        client, _ = _connect(graph)
         sha = publish.latest_revision(
-            client, registry.parse_reference(tags.latest_tag(graph, name))
+            _connect(graph), registry.parse_reference(tags.latest_tag(graph, name))
         )
     image_ref = tags.version_tag(graph, name, sha)
     for path in scaffold.create(graph.root, directory, image_ref, port=port):

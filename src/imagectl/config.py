@@ -37,7 +37,7 @@ class ImageSpec:
 
     @property
     def lock_file(self) -> Path | None:
-        """The hash-locked requirements beside the `.in` wishes."""
+        """The hash-locked requirements beside the `.in` requirements."""
         return self.requirements.with_suffix(".lock") if self.requirements else None
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +13,18 @@ import docker
 import docker.errors
 
 from imagectl import host
+from imagectl.daemon import Daemon
 from imagectl.errors import EngineError
 
 READY_TIMEOUT_S = 60
 
 
-def client(timeout: int = 600) -> docker.DockerClient:
+def docker_client(timeout: int = 600) -> docker.DockerClient:
     """A docker-py client for a running engine, or an EngineError saying how to get one."""
     try:
-        engine = docker.from_env(timeout=timeout)
-        engine.ping()
-        return engine
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
     except docker.errors.DockerException as exc:
         raise EngineError(
             f"no Docker engine answers ({exc})",
@@ -40,11 +38,11 @@ def ensure_running(state_dir: Path) -> docker.DockerClient:
     Idempotent: an engine that already answers (ours, the system's, or DOCKER_HOST) is used.
     """
     try:
-        return client()
+        return docker_client()
     except EngineError as exc:
         if os.environ.get("DOCKER_HOST"):  # someone else's engine: a local one would hide it
             raise EngineError(
-                str(exc).split("\n")[0].removeprefix("error: "),
+                str(exc).split("\n")[0],
                 f"start the engine at DOCKER_HOST={os.environ['DOCKER_HOST']}, or unset "
                 "DOCKER_HOST to use (or, as root, start) the local one",
             ) from None
@@ -55,56 +53,37 @@ def ensure_running(state_dir: Path) -> docker.DockerClient:
             "or add yourself to the docker group",
         )
     host.ensure_debian_packages({"docker.io": "dockerd"}, "starting a Docker engine")
-    _start_dockerd(state_dir)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            return client()
-        except EngineError:
-            time.sleep(0.5)
-    log = state_dir / "dockerd.log"
+    dockerd = _dockerd(state_dir)
+    server = dockerd.start([shutil.which("dockerd") or "/usr/sbin/dockerd"])
+    if dockerd.wait_ready(server, _answers, READY_TIMEOUT_S):
+        return docker_client()
     raise EngineError(
-        f"dockerd did not answer within {READY_TIMEOUT_S} s",
-        f"read {log} for its reason",
+        f"dockerd did not answer within {READY_TIMEOUT_S} s:\n{dockerd.log_tail()}",
+        f"read {dockerd.log_file} for the whole log",
     )
 
 
-def _start_dockerd(state_dir: Path) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-    print(f"starting {dockerd} (log: {state_dir / 'dockerd.log'})", file=sys.stderr)
-    with open(state_dir / "dockerd.log", "ab") as log:
-        daemon = subprocess.Popen(
-            [dockerd], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-    (state_dir / "dockerd.pid").write_text(f"{daemon.pid}\n")
+def _answers() -> bool:
+    try:
+        docker_client(timeout=5)
+        return True
+    except EngineError:
+        return False
+
+
+def _dockerd(state_dir: Path) -> Daemon:
+    return Daemon("dockerd", "dockerd", state_dir)
 
 
 def stop_started(state_dir: Path) -> bool:
     """Stop the dockerd this tool started (by its recorded PID); leave any other engine alone."""
-    pid_file = state_dir / "dockerd.pid"
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    return _dockerd(state_dir).stop()
 
 
-def has_image(client: docker.DockerClient, ref: str) -> bool:
+def has_image(docker_client: docker.DockerClient, ref: str) -> bool:
     """Whether the engine holds `ref` (a tag, digest or ID) locally."""
     try:
-        client.images.get(ref)
+        docker_client.images.get(ref)
         return True
     except docker.errors.ImageNotFound:
         return False

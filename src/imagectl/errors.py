@@ -39,7 +39,7 @@ class RegistryError(ImageToolError):
     exit_code = 5
 
 
-class ManifestError(ImageToolError):
+class ContentsError(ImageToolError):
     """What an image holds could not be listed (no such image, or no python3 in it)."""
 
     exit_code = 6

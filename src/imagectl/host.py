@@ -1,17 +1,33 @@
-"""The build host: root or not, and Debian packages the tool installs on demand."""
+"""The build host: root or not, its CA bundle, and Debian packages the tool installs on demand."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from imagectl import proc
 from imagectl.errors import EngineError
 
+_CA_CANDIDATES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def ca_bundle() -> Path | None:
+    """The host's CA bundle, which trusts a TLS-intercepting proxy if the host does:
+    SSL_CERT_FILE or PIP_CERT when set, else the distribution's usual path."""
+    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"), *_CA_CANDIDATES):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
 
 
 def ensure_debian_packages(packages: dict[str, str], purpose: str) -> None:

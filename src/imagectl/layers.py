@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagectl.errors import ConfigError
-from imagectl.lock import normalize, wish_name
+from imagectl.lock import normalize, requirement_name
 
 MARKER = re.compile(r"^#\s*layer:\s*([a-z0-9-]+)\s*$")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
@@ -21,13 +21,13 @@ class LockEntry:
 
     name: str
     lines: list[str]
-    needed_by: list[str] = field(default_factory=list)  # "-r <file>" for a direct wish
+    needed_by: list[str] = field(default_factory=list)  # "-r <file>" for a direct requirement
 
 
-def wish_layers(wishes: Path) -> list[tuple[str, list[str]]]:
-    """[(layer name, [wished names])] in file order; wishes before any marker form 'base'."""
+def requirement_layers(requirements: Path) -> list[tuple[str, list[str]]]:
+    """[(layer name, [required names])] in file order; lines before any marker form 'base'."""
     layers: list[tuple[str, list[str]]] = [("base", [])]
-    for line in wishes.read_text().splitlines():
+    for line in requirements.read_text().splitlines():
         marker = MARKER.match(line.strip())
         if marker:
             if layers[-1][1] or layers[-1][0] != "base":
@@ -35,9 +35,9 @@ def wish_layers(wishes: Path) -> list[tuple[str, list[str]]]:
             else:
                 layers[-1] = (marker[1], [])
             continue
-        wish = wish_name(line)
-        if wish:
-            layers[-1][1].append(normalize(wish))
+        requirement = requirement_name(line)
+        if requirement:
+            layers[-1][1].append(normalize(requirement))
     return [(name, names) for name, names in layers if names]
 
 
@@ -64,22 +64,26 @@ def parse_lock(text: str) -> list[LockEntry]:
 
 
 def assign(entries: list[LockEntry], layers: list[tuple[str, list[str]]]) -> list[list[LockEntry]]:
-    """Each package goes to the earliest layer whose wishes need it, directly or through
+    """Each package goes to the earliest layer whose requirements need it, directly or through
     others, so a layer never depends on a later one."""
-    layer_of_wish = {name: index for index, (_, names) in enumerate(layers) for name in names}
+    layer_of_requirement = {
+        name: index for index, (_, names) in enumerate(layers) for name in names
+    }
     by_name = {entry.name: entry for entry in entries}
     memo: dict[str, int] = {}
 
     def layer(name: str, seen: frozenset[str] = frozenset()) -> int:
         if name in memo:
             return memo[name]
-        candidates = [layer_of_wish[name]] if name in layer_of_wish else []
+        candidates = [layer_of_requirement[name]] if name in layer_of_requirement else []
         for parent in by_name[name].needed_by:
             parent = normalize(parent)
-            if parent in by_name and parent not in seen:  # "-r cpu.in" is the wish itself
+            if parent in by_name and parent not in seen:  # "-r cpu.in" is the requirement itself
                 candidates.append(layer(parent, seen | {name}))
         if not candidates:
-            raise ConfigError(f"{name} is in the lock but no wish needs it", "re-run `make lock`")
+            raise ConfigError(
+                f"{name} is in the lock but no requirement needs it", "re-run `make lock`"
+            )
         memo[name] = min(candidates)
         return memo[name]
 
@@ -93,10 +97,10 @@ def layer_dir(lock: Path) -> Path:
     return lock.with_suffix(".layers")
 
 
-def write_layers(wishes: Path, lock: Path) -> list[Path]:
+def write_layers(requirements: Path, lock: Path) -> list[Path]:
     """Write `<image>.layers/<n>-<name>.txt` beside the lock; returns their paths (none when
-    the wishes have no layer markers)."""
-    layers = wish_layers(wishes)
+    the requirements have no layer markers)."""
+    layers = requirement_layers(requirements)
     directory = layer_dir(lock)
     for old in directory.glob("*.txt"):
         old.unlink()

@@ -1,4 +1,4 @@
-"""Hash-locked requirements: `<image>.in` holds the wishes, `<image>.lock` exact versions with
+"""Hash-locked requirements: `<image>.in` holds the requirements, `<image>.lock` exact versions with
 hashes for the image's Python and platform, which the Dockerfile installs with hash checking."""
 
 from __future__ import annotations
@@ -18,39 +18,41 @@ PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux_2_28"
 
 
-def compile_lock(wishes: Path, constraints: Path | None = None) -> Path:
-    """Resolve `wishes` into the lock beside it with uv; returns the lock's path.
+def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
+    """Resolve `requirements` into the lock beside it with uv; returns the lock's path.
 
     A child image passes its parent's lock as `constraints`: every package the two share
     then resolves to the parent's version, so installing the child's lock on top of the
     parent downgrades nothing and never holds two versions of one package.
     """
-    if not wishes.is_file():
-        raise ConfigError(f"{wishes} does not exist", "create it with one requirement per line")
+    if not requirements.is_file():
+        raise ConfigError(
+            f"{requirements} does not exist", "create it with one requirement per line"
+        )
     if constraints is not None and not constraints.is_file():
         raise ConfigError(
             f"{constraints} (the parent's lock) does not exist",
             "lock the parent image first: `imagectl lock` locks parents before children",
         )
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    lock = wishes.with_suffix(".lock")
+    lock = requirements.with_suffix(".lock")
     argv = [
-        uv, "pip", "compile", wishes.name, "--generate-hashes", "--quiet",
+        uv, "pip", "compile", requirements.name, "--generate-hashes", "--quiet",
         "--python-version", PYTHON_VERSION, "--python-platform", PLATFORM, "-o", lock.name,
     ]  # fmt: skip
     if constraints is not None:  # relative, so the lock's header names no host path
-        argv += ["-c", os.path.relpath(constraints, wishes.parent)]
+        argv += ["-c", os.path.relpath(constraints, requirements.parent)]
     try:
-        proc.run_echoed(argv, cwd=str(wishes.parent))
+        proc.run_echoed(argv, cwd=str(requirements.parent))
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         raise BuildError(
-            f"locking {wishes.name} failed: {exc}",
+            f"locking {requirements.name} failed: {exc}",
             "check the requirement names and that PyPI is reachable (uv must be installed)",
         ) from None
     return lock
 
 
-def wish_name(line: str) -> str | None:
+def requirement_name(line: str) -> str | None:
     """The distribution a line of a `.in` file asks for, or None (comment, blank, option)."""
     line = line.split("#", 1)[0].strip()
     if not line or line.startswith("-"):
@@ -58,9 +60,11 @@ def wish_name(line: str) -> str | None:
     return re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0]
 
 
-def wished_packages(wishes: Path) -> list[str]:
+def required_packages(requirements: Path) -> list[str]:
     """The distribution names a `.in` file asks for (the image tests import each of them)."""
-    return [name for line in wishes.read_text().splitlines() if (name := wish_name(line))]
+    return [
+        name for line in requirements.read_text().splitlines() if (name := requirement_name(line))
+    ]
 
 
 def pinned_versions(lock: Path) -> dict[str, str]:

@@ -29,7 +29,7 @@ class Removal:
 
 
 def plan(
-    engine: docker.DockerClient, graph: ImageGraph, current_sha: str, source: str, keep: int
+    docker_client: docker.DockerClient, graph: ImageGraph, current_sha: str, source: str, keep: int
 ) -> list[Removal]:
     """What `prune` removes: per image, SHA tags other than the current one, `latest`'s and the
     `keep` newest; and untagged earlier builds of this repository's images."""
@@ -39,7 +39,7 @@ def plan(
         keep_tags = {tags.sha_tag(graph, name, current_sha)}
         keep_ids: set[str] = set()
         candidates: list[tuple[str, str, str]] = []  # (created, tag, image ID)
-        for image in engine.images.list(name=repository):
+        for image in docker_client.images.list(name=repository):
             if tags.latest_tag(graph, name) in image.tags:
                 keep_ids.add(image.id)
             for tag in image.tags:
@@ -53,7 +53,7 @@ def plan(
                 kept += 1
                 continue
             removals.append(Removal(tag, created, "an older version"))
-        leftovers = engine.images.list(
+        leftovers = docker_client.images.list(
             filters={"dangling": True, "label": [f"{TITLE}={name}", f"{SOURCE}={source}"]}
         )
         for image in leftovers:
@@ -68,12 +68,14 @@ def _built(image: docker.models.images.Image) -> str:
     return labels.get(CREATED) or image.attrs["Created"]
 
 
-def prune(engine: docker.DockerClient, removals: list[Removal], echo: Callable[[str], None]) -> int:
+def prune(
+    docker_client: docker.DockerClient, removals: list[Removal], echo: Callable[[str], None]
+) -> int:
     """Remove what `plan` chose; an image a container still uses is kept. Returns the count."""
     removed = 0
     for removal in removals:
         try:
-            engine.images.remove(removal.target)
+            docker_client.images.remove(removal.target)
         except docker.errors.ImageNotFound:
             continue
         except docker.errors.APIError as exc:

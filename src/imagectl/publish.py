@@ -11,32 +11,31 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl import manifest as manifest_module
 from imagectl import passes
+from imagectl.contents import human_size
 from imagectl.errors import RegistryError
-from imagectl.manifest import human_size
-from imagectl.registry import Credentials, Manifest, Reference, RegistryClient, parse_reference
+from imagectl.registry import Credentials, Reference, RegistryClient
 from imagectl.tags import LATEST
 
 Echo = Callable[[str], None]
 PROGRESS_EVERY_S = 2.0
 
 
-def _stderr(line: str) -> None:
+def stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
 def push(
-    engine: docker.DockerClient,
+    docker_client: docker.DockerClient,
     registry: RegistryClient,
     ref: Reference,
     credentials: Credentials | None,
-    echo: Echo = _stderr,
+    echo: Echo = stderr,
 ) -> str:
     """Push the local image `ref` (a SHA tag) unless the registry has that tag already;
     return the registry's manifest digest. A tag that names another image is refused."""
     try:
-        image = engine.images.get(str(ref))
+        image = docker_client.images.get(str(ref))
     except docker.errors.ImageNotFound:
         raise RegistryError(
             f"{ref} is not a local image", "build it first: `imagectl build NAME`"
@@ -55,7 +54,7 @@ def push(
             "push the new commit",
         )
     echo(f"pushing {ref} ({human_size(image.attrs.get('Size'))} uncompressed)")
-    events = engine.api.push(
+    events = docker_client.api.push(
         f"{ref.host}/{ref.repository}",
         tag=ref.tag,
         stream=True,
@@ -74,7 +73,7 @@ def push(
 
 
 def promote(
-    registry: RegistryClient, root: Path, name: str, ref: Reference, echo: Echo = _stderr
+    registry: RegistryClient, root: Path, name: str, ref: Reference, echo: Echo = stderr
 ) -> str:
     """Point `latest` at the pushed SHA tag `ref`, if that very image passed its tests here."""
     manifest = registry.manifest(ref.repository, ref.reference)
@@ -118,11 +117,11 @@ def latest_revision(registry: RegistryClient, ref: Reference) -> str:
 
 
 def pull(
-    engine: docker.DockerClient,
+    docker_client: docker.DockerClient,
     registry: RegistryClient,
     ref: Reference,
     credentials: Credentials | None,
-    echo: Echo = _stderr,
+    echo: Echo = stderr,
 ) -> str:
     """Pull a tag or digest; return the image's repo digest (the registry's manifest digest)."""
     if registry.manifest(ref.repository, ref.reference) is None:
@@ -132,7 +131,7 @@ def pull(
             "`imagectl push NAME --sha SHA`",
         )
     echo(f"pulling {ref}")
-    events = engine.api.pull(
+    events = docker_client.api.pull(
         f"{ref.host}/{ref.repository}",
         tag=ref.digest or ref.tag,
         stream=True,
@@ -140,59 +139,12 @@ def pull(
         auth_config=credentials.auth_config() if credentials else None,
     )
     _follow(events, registry, f"pulling {ref}", echo)
-    image = engine.images.get(str(ref))
+    image = docker_client.images.get(str(ref))
     prefix = f"{ref.host}/{ref.repository}@"
     digests = [d.removeprefix(prefix) for d in image.attrs.get("RepoDigests", [])]
     digest = ref.digest or next((d for d in digests if d.startswith("sha256:")), "")
     echo(f"pulled {ref}\n  image {image.id}\n  digest {digest}")
     return digest
-
-
-def compare(
-    engine: docker.DockerClient,
-    refs: tuple[str, str],
-    script: Path,
-    connect: Callable[[str, bool], RegistryClient | None],
-    credentials: Credentials | None,
-    echo: Echo = _stderr,
-) -> dict:
-    """manifest.diff of two versions. One that is not local is pulled first; compressed pull
-    sizes come from the registry when both versions there are the local images.
-    `connect(host, start)` gives a client for a registry that answers, or None; `start` says
-    the local registry may be started for it (only to pull a version that is not here)."""
-    manifests: list[dict] = []
-    remote: list[Manifest | None] = []
-    for text in refs:
-        ref = _parse_or_none(text)
-        client = connect(ref.host, False) if ref else None
-        try:
-            engine.images.get(text)
-        except docker.errors.ImageNotFound:
-            client = connect(ref.host, True) if ref else None
-            if ref is None or client is None:
-                raise RegistryError(
-                    f"{text} is neither a local image nor in a registry that answers",
-                    "build or pull it first, or start its registry",
-                ) from None
-            pull(engine, client, ref, credentials, echo)
-        manifests.append(manifest_module.collect(engine, text, script))
-        in_registry = client.manifest(ref.repository, ref.reference) if ref and client else None
-        same = in_registry is not None and in_registry.config_digest == manifests[-1]["id"]
-        remote.append(in_registry if same else None)
-    old, new = remote
-    return manifest_module.diff(
-        manifests[0],
-        manifests[1],
-        old.layers if old and new else None,
-        new.layers if old and new else None,
-    )
-
-
-def _parse_or_none(text: str) -> Reference | None:
-    try:
-        return parse_reference(text)
-    except RegistryError:  # a local-only name such as local/debian-minbase:trixie
-        return None
 
 
 def _follow(events: Iterator[dict], registry: RegistryClient, what: str, echo: Echo) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import requests
 
-from imagectl.build import ca_bundle
 from imagectl.errors import RegistryError
+from imagectl.host import ca_bundle
 
 # Docker's schema2 and OCI single-image manifests. Without them in Accept a registry may answer
 # with schema1, whose digest differs from the one `docker push` printed.

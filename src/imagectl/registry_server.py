@@ -4,28 +4,24 @@ stopped by the PID it recorded; a registry that already answers there is used as
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from imagectl import host
+from imagectl.daemon import Daemon
 from imagectl.errors import RegistryError
-from imagectl.registry import RegistryClient, is_loopback
+from imagectl.registry import Credentials, RegistryClient, is_loopback
 
 READY_TIMEOUT_S = 30
-PID_FILE = "registry.pid"
 
 
-def is_embedded(registry_url: str) -> bool:
-    """Whether the tool may start the registry that `registry_url` names: only a loopback one."""
-    return is_loopback(registry_url.split("/", 1)[0])
+def is_embedded(registry_host: str) -> bool:
+    """Whether the tool may start the registry at `registry_host`: only a loopback one."""
+    return is_loopback(registry_host)
 
 
 def config(state_dir: Path, addr: str, htpasswd: Path | None = None) -> dict:
@@ -50,69 +46,31 @@ def ensure_running(state_dir: Path, addr: str, htpasswd: Path | None = None) -> 
     if RegistryClient(addr).ping():
         return False
     binary = _install()
+    server = _daemon(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     config_file = state_dir / "config.yml"
     config_file.write_text(yaml.safe_dump(config(state_dir, addr, htpasswd), sort_keys=False))
-    log_file = state_dir / "registry.log"
-    print(f"starting the registry at {addr} (log: {log_file})", file=sys.stderr, flush=True)
-    with open(log_file, "ab") as log:
-        server = subprocess.Popen(
-            [binary, "serve", str(config_file)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives this command, like a service
-        )
-    (state_dir / PID_FILE).write_text(f"{server.pid}\n")
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if RegistryClient(addr).ping():
-            return True
-        if server.poll() is not None:
-            break
-        time.sleep(0.1)
-    stop_started(state_dir)
-    tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-5:])
+    process = server.start([binary, "serve", str(config_file)])
+    if server.wait_ready(process, RegistryClient(addr).ping, READY_TIMEOUT_S):
+        return True
+    server.stop()
     raise RegistryError(
-        f"the registry at {addr} did not start:\n{tail}",
-        f"if the address is taken, stop what listens there; the whole log is {log_file}",
+        f"the registry at {addr} did not start:\n{server.log_tail()}",
+        f"if the address is taken, stop what listens there; the whole log is {server.log_file}",
     )
 
 
 def stop_started(state_dir: Path) -> bool:
     """Stop the registry this tool started (by its recorded PID); others are left alone."""
-    pid_file = state_dir / PID_FILE
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    if not _is_registry(pid):  # gone, or the PID was reused by something else
-        return False
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        if not _is_registry(pid):
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    return _daemon(state_dir).stop()
 
 
 def recorded_pid(state_dir: Path) -> int | None:
-    pid_file = state_dir / PID_FILE
-    return int(pid_file.read_text()) if pid_file.exists() else None
+    return _daemon(state_dir).recorded_pid()
 
 
-def _is_registry(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    if state == "Z":  # killed but not yet reaped by the process that started it
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return b"docker-registry" in cmdline
+def _daemon(state_dir: Path) -> Daemon:
+    return Daemon("registry", "docker-registry", state_dir)
 
 
 def _install() -> str:
@@ -131,3 +89,24 @@ def _install() -> str:
 
 def _which() -> str | None:
     return shutil.which("docker-registry") or shutil.which("docker-registry", path="/usr/bin")
+
+
+@dataclass(frozen=True)
+class Registries:
+    """Clients for the registries a command talks to, with one login. The tool's own
+    registry (`own_host`, when it is a loopback one) is started on demand, others never."""
+
+    own_host: str
+    state_dir: Path
+    credentials: Credentials | None
+
+    def open(self, host: str) -> RegistryClient:
+        """A client for `host`; the tool's own registry is started first when it is down."""
+        if host == self.own_host and is_embedded(host):
+            ensure_running(self.state_dir, host)
+        return RegistryClient(host, self.credentials)
+
+    def reachable(self, host: str, start: bool = False) -> RegistryClient | None:
+        """A client for `host` if it answers, else None; `start` allows starting our own."""
+        client = self.open(host) if start else RegistryClient(host, self.credentials)
+        return client if client.ping() else None

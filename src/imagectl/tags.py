@@ -18,6 +18,11 @@ def registry(graph: ImageGraph) -> str:
     return (os.environ.get("REGISTRY_URL") or graph.registry).rstrip("/")
 
 
+def registry_host(graph: ImageGraph) -> str:
+    """The host[:port] part of the registry path, which logins and connections name."""
+    return registry(graph).split("/", 1)[0]
+
+
 def repository(graph: ImageGraph, name: str) -> str:
     return f"{registry(graph)}/{name}"
 

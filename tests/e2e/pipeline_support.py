@@ -26,7 +26,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl import base, build, config, engine, host, registry, registry_server
+from imagectl import base, config, engine, host, registry, registry_server
 from imagectl.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,7 +254,7 @@ def _local_variables(local: LocalGitLab, engine_client: docker.DockerClient) -> 
     """What turns the GitLab pipeline into a local one; the YAML stays as GitLab reads it."""
     graph = config.load(ROOT)
     client = engine.build_client()
-    ca = build.ca_bundle()
+    ca = host.ca_bundle()
     return {
         "CI_REGISTRY": local.registry_host,
         # this host's engine and its BuildKit-capable client instead of dind

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from imagectl import build, config, engine
+from imagectl import build, config, engine, host
 from imagectl.revision import Revision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def values(argv: list[str], flag: str) -> list[str]:
 
 
 def test_ca_bundle_goes_in_as_a_secret_and_nowhere_else(argv: list[str]) -> None:
-    ca = build.ca_bundle()
+    ca = host.ca_bundle()
     assert ca is not None, "this host has a CA bundle; the test needs it"
     assert values(argv, "--secret") == [f"id=ca_bundle,src={ca}"]
     assert not any(str(ca) in arg for arg in values(argv, "--build-arg"))

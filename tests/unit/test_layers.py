@@ -45,7 +45,7 @@ def test_a_shared_dependency_goes_to_the_earliest_layer_that_needs_it() -> None:
 
 def test_an_orphan_package_in_the_lock_is_an_error() -> None:
     orphan = LOCK + "e==5.0 \\\n    --hash=sha256:ee\n"
-    with pytest.raises(ConfigError, match="e is in the lock but no wish needs it"):
+    with pytest.raises(ConfigError, match="e is in the lock but no requirement needs it"):
         layers.assign(layers.parse_lock(orphan), [("all", ["a", "c"])])
 
 

@@ -55,10 +55,10 @@ def test_gpu_lock_holds_cuda_torch_and_the_xgboost_that_replaces_xgboost_cpu() -
 
 
 @pytest.mark.parametrize("spec", WITH_LOCKS, ids=lambda spec: spec.name)
-def test_every_wish_is_pinned_in_its_lock(spec: config.ImageSpec) -> None:
+def test_every_requirement_is_pinned_in_its_lock(spec: config.ImageSpec) -> None:
     assert spec.requirements and spec.lock_file
     pins = lock.pinned_versions(spec.lock_file)
-    stale = [w for w in lock.wished_packages(spec.requirements) if lock.normalize(w) not in pins]
+    stale = [w for w in lock.required_packages(spec.requirements) if lock.normalize(w) not in pins]
     assert not stale, f"{spec.lock_file.name} lacks {stale}: re-run `make lock`"
 
 
@@ -113,13 +113,13 @@ def test_lock_command_locks_parents_first_and_children_against_them(
 ) -> None:
     calls: list[tuple[str, str | None]] = []
 
-    def fake_compile(wishes: Path, constraints: Path | None = None) -> Path:
-        calls.append((wishes.name, constraints.name if constraints else None))
-        return wishes.with_suffix(".lock")
+    def fake_compile(requirements: Path, constraints: Path | None = None) -> Path:
+        calls.append((requirements.name, constraints.name if constraints else None))
+        return requirements.with_suffix(".lock")
 
     split: list[str] = []  # the install layers are re-split from each image's fresh lock
 
-    def fake_write_layers(wishes: Path, locked: Path) -> list[Path]:
+    def fake_write_layers(requirements: Path, locked: Path) -> list[Path]:
         split.append(locked.name)
         return []
 
@@ -129,4 +129,4 @@ def test_lock_command_locks_parents_first_and_children_against_them(
     result = CliRunner().invoke(cli.cli, ["lock", *args])
     assert result.exit_code == 0, result.output
     assert calls == expected
-    assert split == [wishes.replace(".in", ".lock") for wishes, _ in expected[1:]]
+    assert split == [requirements.replace(".in", ".lock") for requirements, _ in expected[1:]]

@@ -6,8 +6,8 @@ import json
 from imagectl import lock
 
 
-def test_wished_package_imports(import_errors: dict, wished_package: str) -> None:
-    assert import_errors[wished_package] is None, import_errors[wished_package]
+def test_required_package_imports(import_errors: dict, required_package: str) -> None:
+    assert import_errors[required_package] is None, import_errors[required_package]
 
 
 def test_python_is_debians_python_in_the_venv(host) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from imagectl import build
+from imagectl import host
 
 SECRET_ASSIGNMENT = re.compile(
     r"(token|passw(or)?d|secret|api[_-]?key|credential)[A-Z_]*\s*[=:]\s*\S+", re.IGNORECASE
@@ -94,7 +94,7 @@ class _Chunks(io.RawIOBase):
 
 
 def test_build_hosts_ca_bundle_is_in_no_layer(engine, image_ref, root_host) -> None:
-    ca = build.ca_bundle()
+    ca = host.ca_bundle()
     if ca is None:
         pytest.skip("this host has no CA bundle, so no build used one")
     host_bundle = ca.read_bytes()

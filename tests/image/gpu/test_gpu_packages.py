@@ -2,5 +2,5 @@
 image holds exactly its locks' versions is checked by cpu's test_packages.py, inherited."""
 
 
-def test_wished_package_imports(import_errors: dict, wished_package: str) -> None:
-    assert import_errors[wished_package] is None, import_errors[wished_package]
+def test_required_package_imports(import_errors: dict, required_package: str) -> None:
+    assert import_errors[required_package] is None, import_errors[required_package]

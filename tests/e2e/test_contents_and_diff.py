@@ -1,5 +1,5 @@
-"""Manifests of real builds, and diffs between them: the cpu image tells what it holds, and a
-child of it that adds one package differs from it by exactly that package and a few kB."""
+"""The contents of real builds, and diffs between them: the cpu image tells what it holds, and
+a child of it that adds one package differs from it by exactly that package and a few kB."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ import docker.errors
 import pytest
 from e2e_support import Project, make_project, random_sha, remove_project_images
 
-from imagectl import config, manifest, revision, tags
+from imagectl import config, contents, revision, tags
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = "e2e_probe-1.0-py3-none-any.whl"
-# the downstream pattern from the README: USER root, install, refresh the manifest, USER back
+# the downstream pattern from the README: USER root, install, refresh the contents, USER back
 CHILD_DOCKERFILE = f"""
         ARG BASE_IMAGE
         FROM ${{BASE_IMAGE}}
         USER root
         RUN --mount=type=bind,source={PROBE},target=/tmp/{PROBE} \\
             pip install --no-cache-dir --no-index --disable-pip-version-check /tmp/{PROBE}
-        RUN image-manifest > {manifest.EMBEDDED_PATH}
+        RUN image-contents > {contents.EMBEDDED_PATH}
         USER analyst
         """
 
@@ -83,15 +83,15 @@ def child(
 
 def _embedded(engine: docker.DockerClient, ref: str) -> dict:
     out = engine.containers.run(
-        ref, ["cat", manifest.EMBEDDED_PATH], remove=True, network_mode="none"
+        ref, ["cat", contents.EMBEDDED_PATH], remove=True, network_mode="none"
     )
     return json.loads(out)
 
 
-def test_the_cpu_image_embeds_the_manifest_the_tool_lists(
+def test_the_cpu_image_embeds_the_contents_the_tool_lists(
     engine: docker.DockerClient, cpu_ref: str
 ) -> None:
-    listed = manifest.collect(engine, cpu_ref, manifest.script_path(ROOT))
+    listed = contents.collect(engine, cpu_ref, contents.script_path(ROOT))
     embedded = _embedded(engine, cpu_ref)
     assert embedded["python_packages"] == listed["python_packages"]
     assert embedded["debian_packages"] == listed["debian_packages"]
@@ -102,18 +102,18 @@ def test_the_cpu_image_embeds_the_manifest_the_tool_lists(
     assert sum(layer["size"] for layer in listed["layers"]) == listed["size"]
 
 
-def test_build_writes_the_manifest_as_json_and_markdown_next_to_the_build(
+def test_build_writes_the_contents_as_json_and_markdown_next_to_the_build(
     engine: docker.DockerClient, child: tuple[Project, str, str]
 ) -> None:
     project, sha, ref = child
-    written = json.loads((project.root / f"build/manifests/child-{sha}.json").read_text())
+    written = json.loads((project.root / f"build/contents/child-{sha}.json").read_text())
     assert written["id"] == engine.images.get(ref).id
     assert written["python_packages"]["e2e-probe"] == "1.0"
-    markdown = (project.root / f"build/manifests/child-{sha}.md").read_text()
+    markdown = (project.root / f"build/contents/child-{sha}.md").read_text()
     assert "| e2e-probe | 1.0 |" in markdown
 
 
-def test_a_child_refreshes_the_embedded_manifest(
+def test_a_child_refreshes_the_embedded_contents(
     engine: docker.DockerClient, child: tuple[Project, str, str]
 ) -> None:
     assert _embedded(engine, child[2])["python_packages"]["e2e-probe"] == "1.0"

@@ -1,6 +1,6 @@
-"""What an image holds: Python and Debian packages with versions (listed inside the image by
-docker/rootfs/usr/local/bin/image-manifest), labels, layers and size; written as JSON and
-Markdown next to the build, and diffed between two versions."""
+"""What an image holds, its contents: Python and Debian packages with versions (listed inside
+the image by docker/rootfs/usr/local/bin/image-contents), labels, layers and size; written as
+JSON and Markdown next to the build. (`diff.py` compares two versions' contents.)"""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl.errors import ManifestError
+from imagectl.errors import ContentsError
 
-SCRIPT = Path("docker/rootfs/usr/local/bin/image-manifest")
+SCRIPT = Path("docker/rootfs/usr/local/bin/image-contents")
 # Where the cpu image's last RUN writes the same listing, for `docker run IMAGE cat ...`.
-EMBEDDED_PATH = "/usr/share/analysis-template/manifest.json"
-OUTPUT_DIR = Path("build/manifests")
+EMBEDDED_PATH = "/usr/share/analysis-template/contents.json"
+OUTPUT_DIR = Path("build/contents")
 PACKAGE_KINDS = ("python_packages", "debian_packages")
 
 
@@ -26,15 +26,15 @@ def script_path(root: Path) -> Path:
     for candidate in (root / SCRIPT, Path(__file__).resolve().parents[2] / SCRIPT):
         if candidate.is_file():
             return candidate
-    raise ManifestError(f"{SCRIPT} is missing", "restore it from git")
+    raise ContentsError(f"{SCRIPT} is missing", "restore it from git")
 
 
-def collect(engine: docker.DockerClient, ref: str, script: Path) -> dict:
-    """The manifest of the local image `ref`."""
+def collect(docker_client: docker.DockerClient, ref: str, script: Path) -> dict:
+    """The contents of the local image `ref`."""
     try:
-        image = engine.images.get(ref)
+        image = docker_client.images.get(ref)
     except docker.errors.ImageNotFound:
-        raise ManifestError(
+        raise ContentsError(
             f"{ref} is not a local image", "build it, or pull it (`imagectl pull`)"
         ) from None
     attrs = image.attrs
@@ -55,19 +55,21 @@ def collect(engine: docker.DockerClient, ref: str, script: Path) -> dict:
             }
             for i, diff_id in enumerate(diff_ids)
         ],
-        **_list_contents(engine, image.id, ref, script),
+        **_list_packages(docker_client, image.id, ref, script),
     }
 
 
-def _list_contents(engine: docker.DockerClient, image_id: str, ref: str, script: Path) -> dict:
+def _list_packages(
+    docker_client: docker.DockerClient, image_id: str, ref: str, script: Path
+) -> dict:
     """Run the listing script in a throwaway container; an image without python3 (a bare
     Debian) gets its Debian packages listed the way the script lists them."""
-    listing = _run(engine, image_id, ref, ["python3", "/.image-manifest"], script)
+    listing = _run(docker_client, image_id, ref, ["python3", "/.image-contents"], script)
     if listing is not None:
         return json.loads(listing)
-    listing = _run(engine, image_id, ref, ["dpkg-query", "-W", "-f", DPKG_FORMAT])
+    listing = _run(docker_client, image_id, ref, ["dpkg-query", "-W", "-f", DPKG_FORMAT])
     if listing is None:
-        raise ManifestError(
+        raise ContentsError(
             f"cannot list the packages of {ref}: it has neither python3 nor dpkg-query",
             "describe a Debian-based image, or add python3 to it",
         )
@@ -93,7 +95,7 @@ def parse_dpkg(listing: str) -> dict[str, str]:
 
 
 def _run(
-    engine: docker.DockerClient,
+    docker_client: docker.DockerClient,
     image_id: str,
     ref: str,
     entrypoint: list[str],
@@ -102,10 +104,12 @@ def _run(
     """stdout of `entrypoint` in a throwaway container without network, or None when its
     program is not in the image. The script is copied in rather than bind-mounted, so an
     engine on another host (DOCKER_HOST) works too."""
-    container = engine.containers.create(image_id, entrypoint=entrypoint, network_mode="none")
+    container = docker_client.containers.create(
+        image_id, entrypoint=entrypoint, network_mode="none"
+    )
     try:
         if script:
-            container.put_archive("/", _tar(script, ".image-manifest"))  # even FROM scratch has /
+            container.put_archive("/", _tar(script, ".image-contents"))  # even FROM scratch has /
         try:
             container.start()
         except docker.errors.APIError:  # "executable file not found in $PATH"
@@ -113,7 +117,7 @@ def _run(
         status = container.wait(timeout=120).get("StatusCode")
         if status != 0:
             errors = container.logs(stdout=False, stderr=True).decode(errors="replace")
-            raise ManifestError(
+            raise ContentsError(
                 f"listing the packages of {ref} failed (exit {status}): {errors[-500:]}",
                 f"run {' '.join(entrypoint)} inside the image to see why",
             )
@@ -159,13 +163,13 @@ def layer_steps(diff_ids: list[str], history: list[dict]) -> list[dict] | None:
     return candidates if len(candidates) == len(diff_ids) else None
 
 
-def write(manifest: dict, directory: Path, name: str, sha: str) -> tuple[Path, Path]:
+def write(contents: dict, directory: Path, name: str, sha: str) -> tuple[Path, Path]:
     """Write `<name>-<sha>.json` and `.md` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / f"{name}-{sha}.json"
-    json_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    json_path.write_text(json.dumps(contents, indent=1, sort_keys=True) + "\n")
     md_path = json_path.with_suffix(".md")
-    md_path.write_text(markdown(manifest))
+    md_path.write_text(markdown(contents))
     return json_path, md_path
 
 
@@ -180,131 +184,35 @@ def human_size(size: int | None) -> str:
     raise AssertionError("unreachable")
 
 
-def markdown(manifest: dict) -> str:
-    python = manifest.get("python") or {}
+def markdown(contents: dict) -> str:
+    python = contents.get("python") or {}
     lines = [
-        f"# {manifest['ref']}",
+        f"# {contents['ref']}",
         "",
-        f"- image ID: `{manifest['id']}`",
-        f"- size: {human_size(manifest['size'])} ({manifest['size']} bytes, uncompressed)",
+        f"- image ID: `{contents['id']}`",
+        f"- size: {human_size(contents['size'])} ({contents['size']} bytes, uncompressed)",
         f"- Python: {python.get('version')} (`{python.get('executable')}`)"
         if python
         else "- Python: none",
-        f"- created: {manifest.get('created')}",
+        f"- created: {contents.get('created')}",
         "",
         "## Labels",
         "",
         "| label | value |",
         "|---|---|",
-        *(f"| {key} | {value} |" for key, value in sorted(manifest["labels"].items())),
+        *(f"| {key} | {value} |" for key, value in sorted(contents["labels"].items())),
         "",
         "## Layers (bottom first)",
         "",
         "| # | size | diff ID | created by |",
         "|---|---|---|---|",
     ]
-    for i, layer in enumerate(manifest["layers"], 1):
+    for i, layer in enumerate(contents["layers"], 1):
         step = (layer["created_by"] or "").replace("|", "\\|")
         step = step if len(step) <= 80 else step[:77] + "..."
         lines.append(f"| {i} | {human_size(layer['size'])} | `{layer['diff_id'][:19]}` | {step} |")
     for kind, title in (("python_packages", "Python"), ("debian_packages", "Debian")):
-        packages = manifest[kind]
+        packages = contents[kind]
         lines += ["", f"## {title} packages ({len(packages)})", "", "| package | version |"]
         lines += ["|---|---|", *(f"| {name} | {version} |" for name, version in packages.items())]
     return "\n".join(lines) + "\n"
-
-
-def _compare(old: dict[str, str], new: dict[str, str]) -> dict[str, dict]:
-    both = sorted(old.keys() & new.keys())
-    return {
-        "added": {k: new[k] for k in sorted(new.keys() - old.keys())},
-        "removed": {k: old[k] for k in sorted(old.keys() - new.keys())},
-        "changed": {k: [old[k], new[k]] for k in both if old[k] != new[k]},
-    }
-
-
-def diff(
-    old: dict,
-    new: dict,
-    old_registry_layers: list[tuple[str, int]] | None = None,
-    new_registry_layers: list[tuple[str, int]] | None = None,
-) -> dict:
-    """What changes from image `old` to `new`, and the bytes a holder of `old` pulls to get
-    `new`: compressed sizes when both registry manifests are given, else local layer sizes."""
-    result: dict = {
-        "from": old["ref"],
-        "to": new["ref"],
-        **{kind: _compare(old[kind], new[kind]) for kind in PACKAGE_KINDS},
-        "python": [_python_version(old), _python_version(new)],
-        "labels": _compare(old["labels"], new["labels"]),
-    }
-    if old_registry_layers is not None and new_registry_layers is not None:
-        have = {digest for digest, _ in old_registry_layers}
-        missing = [size for digest, size in new_registry_layers if digest not in have]
-        pull = {
-            "bytes": sum(missing),
-            "layers": len(missing),
-            "of_layers": len(new_registry_layers),
-            "image_bytes": sum(size for _, size in new_registry_layers),
-            "source": "registry",
-        }
-    else:
-        have = {layer["diff_id"] for layer in old["layers"]}
-        missing_layers = [layer for layer in new["layers"] if layer["diff_id"] not in have]
-        sizes = [layer["size"] for layer in missing_layers]
-        pull = {
-            "bytes": None if None in sizes else sum(sizes),
-            "layers": len(missing_layers),
-            "of_layers": len(new["layers"]),
-            "image_bytes": new["size"],
-            "source": "local",
-        }
-    result["pull"] = pull
-    return result
-
-
-def _python_version(manifest: dict) -> str | None:
-    return (manifest.get("python") or {}).get("version")
-
-
-def render_diff(result: dict) -> str:
-    """The diff as a table for people."""
-    lines = [f"{result['from']}", f"  -> {result['to']}", ""]
-    for kind, title in (
-        ("python_packages", "Python packages"),
-        ("debian_packages", "Debian packages"),
-    ):
-        lines += _change_table(title, result[kind])
-    old_python, new_python = result["python"]
-    lines.append(
-        f"Python: {old_python}" + (f" -> {new_python}" if new_python != old_python else " (same)")
-    )
-    lines += _change_table("Labels", result["labels"])
-    pull = result["pull"]
-    source = (
-        "compressed layer sizes from the registry"
-        if pull["source"] == "registry"
-        else "uncompressed local layer sizes; push both to see compressed bytes"
-    )
-    lines += [
-        "",
-        f"To pull: {human_size(pull['bytes'])} in {pull['layers']} of {pull['of_layers']} "
-        f"layers, of {human_size(pull['image_bytes'])} for the whole image ({source})",
-    ]
-    return "\n".join(lines)
-
-
-def _change_table(title: str, changes: dict[str, dict]) -> list[str]:
-    rows = [
-        *(("+", k, "", v) for k, v in changes["added"].items()),
-        *(("-", k, v, "") for k, v in changes["removed"].items()),
-        *(("~", k, a, b) for k, (a, b) in changes["changed"].items()),
-    ]
-    if not rows:
-        return [f"{title}: no change"]
-    width = max(len(r[1]) for r in rows)
-    old_width = max(len(r[2]) for r in rows)
-    count = {sign: sum(1 for r in rows if r[0] == sign) for sign in "+-~"}
-    lines = [f"{title}: {count['+']} added, {count['-']} removed, {count['~']} changed"]
-    lines += [f"  {s} {k:<{width}}  {a:<{old_width}}  {b}".rstrip() for s, k, a, b in rows]
-    return lines
