@@ -28,11 +28,28 @@ def values(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
 
 
-def test_ca_bundle_goes_in_as_a_secret_and_nowhere_else(argv: list[str]) -> None:
-    ca = host.ca_bundle()
-    assert ca is not None, "this host has a CA bundle; the test needs it"
+def test_ca_bundle_goes_in_as_a_secret_and_nowhere_else(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ca = tmp_path / "proxy-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    assert host.ca_bundle() == ca
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    graph = config.load(ROOT)
+    argv = build.command(graph, graph.get("cpu"), REV, "local/base:1", CLIENT)
     assert values(argv, "--secret") == [f"id=ca_bundle,src={ca}"]
     assert not any(str(ca) in arg for arg in values(argv, "--build-arg"))
+
+
+def test_no_ca_bundle_means_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(host, "_CA_CANDIDATES", ())
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))
+    monkeypatch.delenv("PIP_CERT", raising=False)
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    graph = config.load(ROOT)
+    argv = build.command(graph, graph.get("cpu"), REV, "local/base:1", CLIENT)
+    assert "--secret" not in argv
 
 
 def test_labels_name_the_image_and_the_full_commit(argv: list[str]) -> None:

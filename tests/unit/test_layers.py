@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from imagectl import layers
+from imagectl import config, layers
 from imagectl.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-REQS = ROOT / "docker" / "requirements"
 
 LOCK = """\
 # header
@@ -49,29 +48,50 @@ def test_an_orphan_package_in_the_lock_is_an_error() -> None:
         layers.assign(layers.parse_lock(orphan), [("all", ["a", "c"])])
 
 
-def test_committed_cpu_layers_are_what_the_lock_and_markers_give(tmp_path: Path) -> None:
-    shutil.copy(REQS / "cpu.in", tmp_path)
-    shutil.copy(REQS / "cpu.lock", tmp_path)
-    written = layers.write_layers(tmp_path / "cpu.in", tmp_path / "cpu.lock")
-    committed = sorted((REQS / "cpu.layers").glob("*.txt"))
+GRAPH = config.load(ROOT)
+LAYERED = [
+    spec
+    for spec in GRAPH.images.values()
+    if spec.requirements and len(layers.requirement_layers(spec.requirements)) > 1
+]
+
+
+@pytest.mark.parametrize("spec", LAYERED, ids=lambda spec: spec.name)
+def test_committed_layers_are_what_the_lock_and_markers_give(
+    spec: config.ImageSpec, tmp_path: Path
+) -> None:
+    assert spec.requirements and spec.lock_file
+    shutil.copy(spec.requirements, tmp_path)
+    shutil.copy(spec.lock_file, tmp_path)
+    written = layers.write_layers(tmp_path / spec.requirements.name, tmp_path / spec.lock_file.name)
+    committed = sorted(layers.layer_dir(spec.lock_file).glob("*.txt"))
     assert [p.name for p in written] == [p.name for p in committed]
     for fresh, kept in zip(written, committed, strict=True):
         assert fresh.read_text() == kept.read_text(), f"{kept.name} is stale: run `make lock`"
 
 
-def test_layers_hold_every_locked_package_exactly_once() -> None:
-    locked = [e.name for e in layers.parse_lock((REQS / "cpu.lock").read_text())]
+@pytest.mark.parametrize("spec", LAYERED, ids=lambda spec: spec.name)
+def test_layers_hold_every_locked_package_exactly_once(spec: config.ImageSpec) -> None:
+    assert spec.lock_file
+    locked = [e.name for e in layers.parse_lock(spec.lock_file.read_text())]
     layered = [
         e.name
-        for path in sorted((REQS / "cpu.layers").glob("*.txt"))
+        for path in sorted(layers.layer_dir(spec.lock_file).glob("*.txt"))
         for e in layers.parse_lock(path.read_text())
     ]
     assert sorted(layered) == sorted(locked)
 
 
-def test_dockerfile_installs_every_layer_in_order() -> None:
-    dockerfile = (ROOT / "docker" / "cpu.Dockerfile").read_text()
-    names = [p.name for p in sorted((REQS / "cpu.layers").glob("*.txt"))]
-    positions = [dockerfile.find(f"cpu.layers/{name}") for name in names]
-    assert -1 not in positions, f"cpu.Dockerfile misses a layer of {names}"
+@pytest.mark.parametrize("spec", LAYERED, ids=lambda spec: spec.name)
+def test_dockerfile_installs_every_layer_in_order(spec: config.ImageSpec) -> None:
+    assert spec.lock_file
+    dockerfile = spec.dockerfile.read_text()
+    layer_dir = layers.layer_dir(spec.lock_file)
+    names = [f"{layer_dir.name}/{p.name}" for p in sorted(layer_dir.glob("*.txt"))]
+    positions = [dockerfile.find(name) for name in names]
+    assert -1 not in positions, f"{spec.dockerfile.name} misses a layer of {names}"
     assert positions == sorted(positions)
+
+
+def test_every_image_with_layer_markers_is_covered() -> None:
+    assert {spec.name for spec in LAYERED} >= {"cpu", "gpu"}

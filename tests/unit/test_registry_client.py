@@ -201,7 +201,8 @@ def test_bearer_tokens_are_asked_for_the_scope_each_request_needs(fake) -> None:
 def test_wrong_credentials_are_refused_naming_the_user(fake) -> None:
     with pytest.raises(RegistryError, match="refused") as caught:
         _client(fake, password="wrong").manifest("g/cpu", "v1")
-    assert "gitlab-ci-token" in str(caught.value) or "credentials" in caught.value.hint
+    assert "refused the credentials of 'gitlab-ci-token'" in str(caught.value)
+    assert "check the user, password or token" in caught.value.hint
 
 
 def test_no_credentials_says_which_variables_to_set(fake) -> None:
