@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 from imagectl import engine, host, proc, tags
 from imagectl.config import ImageGraph, ImageSpec
@@ -19,7 +18,7 @@ def labels(spec: ImageSpec, revision: Revision) -> dict[str, str]:
     return {
         "org.opencontainers.image.title": spec.name,
         "org.opencontainers.image.revision": revision.sha,
-        "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.opencontainers.image.created": revision.created,
         "org.opencontainers.image.source": revision.source,
         "org.opencontainers.image.version": revision.version,
     }
@@ -37,7 +36,13 @@ def command(
     ca = host.ca_bundle()
     if ca:
         argv += ["--secret", f"id={CA_SECRET_ID},src={ca}"]
-    build_args = {"BASE_IMAGE": base_ref, "BUILDKIT_INLINE_CACHE": "1", **spec.build_args}
+    build_args = {
+        "BASE_IMAGE": base_ref,
+        "BUILDKIT_INLINE_CACHE": "1",
+        # BuildKit 0.11 and later date the image and its history by the commit, not the clock
+        "SOURCE_DATE_EPOCH": str(revision.timestamp),
+        **spec.build_args,
+    }
     if spec.replaces:  # the parent's distributions the Dockerfile uninstalls first
         build_args["REPLACES"] = " ".join(sorted(spec.replaces))
     for key, value in build_args.items():

@@ -1,10 +1,12 @@
-"""The source revision an image is built from: the full commit SHA is the version."""
+"""The source revision an image is built from: the full commit SHA is the version, and the
+commit's time is the image's time (so a rebuild of a commit is the same image)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +20,12 @@ class Revision:
     version: str
     source: str
     dirty: bool
+    timestamp: int  # the commit's time, seconds since the epoch (SOURCE_DATE_EPOCH)
+
+    @property
+    def created(self) -> str:
+        """The commit's time as the `created` label writes it (UTC, ISO 8601)."""
+        return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def current(root: Path) -> Revision:
@@ -31,7 +39,23 @@ def current(root: Path) -> Revision:
         ) from None
     status = proc.output(["git", "status", "--porcelain", "--untracked-files=no"], root)
     version = os.environ.get("CI_COMMIT_TAG") or sha
-    return Revision(sha=sha, version=version, source=_source(root), dirty=bool(status))
+    return Revision(
+        sha=sha, version=version, source=_source(root), dirty=bool(status), timestamp=_time(root)
+    )
+
+
+def _time(root: Path) -> int:
+    """GitLab's CI_COMMIT_TIMESTAMP (ISO 8601) in a pipeline, else HEAD's committer time."""
+    stamp = os.environ.get("CI_COMMIT_TIMESTAMP")
+    if stamp:
+        try:
+            return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            raise ConfigError(
+                f"CI_COMMIT_TIMESTAMP={stamp!r} is not an ISO 8601 time",
+                "unset it to use the commit's time from git",
+            ) from None
+    return int(proc.output(["git", "show", "-s", "--format=%ct", "HEAD"], root))
 
 
 def _source(root: Path) -> str:
