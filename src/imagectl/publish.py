@@ -49,9 +49,9 @@ def push(
             f"refusing to push {ref}: the registry holds another image under that SHA tag "
             f"(image {_short(existing.config_digest)}, local {_short(image.id)}), and a SHA "
             "tag never moves; the registry is unchanged",
-            "a rebuild of a commit is not byte-identical: pull the pushed version "
-            "(`imagectl pull NAME --sha SHA`) instead of rebuilding, or commit your change and "
-            "push the new commit",
+            "the local build differs from the pushed one (uncommitted changes, another base "
+            "image, or a rebuild without the build cache): pull the pushed version "
+            "(`imagectl pull NAME --sha SHA`), or commit your change and push the new commit",
         )
     echo(f"pushing {ref} ({human_size(image.attrs.get('Size'))} uncompressed)")
     events = docker_client.api.push(

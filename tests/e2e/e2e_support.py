@@ -113,6 +113,25 @@ class Project:
                 if callable(content):
                     (self.root / "docker" / name / filename).write_bytes(content())
 
+    def commit_time(self) -> str:
+        """HEAD's committer time as the created label writes it (UTC, ISO 8601)."""
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(self.root),
+                "show",
+                "-s",
+                "--format=%cd",
+                "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+            ],
+            env={**os.environ, "TZ": "UTC"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
     def client(self) -> registry.RegistryClient:
         return registry.RegistryClient(self.host)
 

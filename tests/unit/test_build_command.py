@@ -13,6 +13,7 @@ REV = Revision(
     version="0123456789abcdef0123456789abcdef01234567",
     source="https://example.com/x.git",
     dirty=False,
+    timestamp=1_700_000_000,
 )
 CLIENT = engine.BuildClient(("/usr/bin/docker", "build"), {"DOCKER_BUILDKIT": "1"})
 
@@ -58,7 +59,11 @@ def test_labels_name_the_image_and_the_full_commit(argv: list[str]) -> None:
     assert labels["org.opencontainers.image.revision"] == REV.sha
     assert labels["org.opencontainers.image.source"] == REV.source
     assert labels["org.opencontainers.image.version"] == REV.version
-    assert labels["org.opencontainers.image.created"].endswith("Z")
+    assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+
+
+def test_the_build_is_dated_by_the_commit_not_the_clock(argv: list[str]) -> None:
+    assert "SOURCE_DATE_EPOCH=1700000000" in values(argv, "--build-arg")
 
 
 def test_tags_are_the_sha_and_latest(argv: list[str]) -> None:

@@ -163,7 +163,7 @@ def test_labels_and_sha_tag_equal_what_imagectl_build_writes(
     assert job.returncode == 0, job.output
     monkeypatch.setenv("REGISTRY_URL", REGISTRY_URL)
     graph = config.load(ROOT)
-    revision = Revision(sha=SHA, version=SHA, source=PROJECT_URL, dirty=False)
+    revision = Revision(sha=SHA, version=SHA, source=PROJECT_URL, dirty=False, timestamp=0)
     expected = build.labels(graph.get("cpu"), revision)
     written = dict(label.split("=", 1) for label in values(job.build_argv, "--label"))
 
