@@ -65,12 +65,20 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /
 COPY --chown=1000:1000 docker/home/ /home/analyst/
-# What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`;
-# a child image reruns the `image-contents` line after adding packages. Cheap, so it can come
+# What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`,
+# and its CycloneDX SBOM beside it (sbom.cdx.json: every package with its purl, version,
+# licence and the lock's hashes), made by src/imagectl/sbom.py from the uv stage's venv.
+# A child image reruns the `image-contents` line after adding packages. Cheap, so it can come
 # last. manifest.json and image-manifest are the old names, kept for older downstream images.
-RUN mkdir -p /usr/share/analysis-template \
- && image-contents > /usr/share/analysis-template/contents.json \
- && ln -s contents.json /usr/share/analysis-template/manifest.json \
+RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
+    --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
+    --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
+    mkdir -p /usr/share/analysis-template \
+ && cd /usr/share/analysis-template \
+ && image-contents > contents.json \
+ && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
+      --name cpu contents.json /tmp/sbom/cpu.lock > sbom.cdx.json \
+ && ln -s contents.json manifest.json \
  && ln -s image-contents /usr/local/bin/image-manifest
 
 # the notebook user by name, as start.sh and NB_USER know it

@@ -45,8 +45,15 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     echo "$REPLACES" | xargs --no-run-if-empty \
       /opt/uv/bin/uv pip uninstall --python /opt/venv/bin/python \
  && /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-# cpu's record of what the image holds, refreshed now that gpu added packages
-RUN image-contents > /usr/share/analysis-template/contents.json
+# cpu's record of what the image holds and its SBOM, refreshed now that gpu added packages
+RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
+    --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
+    --mount=type=bind,source=docker/requirements,target=/tmp/sbom/requirements \
+    cd /usr/share/analysis-template \
+ && image-contents > contents.json \
+ && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
+      --name gpu contents.json /tmp/sbom/requirements/cpu.lock /tmp/sbom/requirements/gpu.lock \
+      > sbom.cdx.json
 
 # back to cpu's notebook user (UID 1000), by name as cpu.Dockerfile does
 # hadolint ignore=DL3066

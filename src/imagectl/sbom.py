@@ -1,0 +1,188 @@
+"""An image's SBOM: CycloneDX JSON made with cyclonedx-python-lib from the image's contents
+(every Debian and Python package, its purl, version and licence) and its locks (the hashes).
+
+It runs in two places, so it needs only the standard library, cyclonedx-python-lib and the
+stdlib-only `imagectl.layers`: inside the image build (`python -m imagectl.sbom`, from the
+throwaway uv stage) to write the SBOM the image carries, and in the tool, which names the
+pushed image by digest as the SBOM's subject and validates what it reads back."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cyclonedx.contrib.license.factories import LicenseFactory
+from cyclonedx.model import HashAlgorithm, HashType, Property
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import DisjunctiveLicense
+from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from packageurl import PackageURL
+
+from imagectl.layers import parse_lock
+
+SCHEMA = SchemaVersion.V1_6
+MEDIA_TYPE = "application/vnd.cyclonedx+json"
+# Where the images carry it, beside contents.json (docker/*.Dockerfile write it there).
+EMBEDDED_PATH = "/usr/share/analysis-template/sbom.cdx.json"
+IMAGE_ID_PROPERTY = "analysis-template:image-id"
+
+
+class InvalidSbom(ValueError):
+    """A document that is not a valid CycloneDX SBOM of the schema version we write."""
+
+
+def lock_hashes(locks: Iterable[str]) -> dict[str, list[str]]:
+    """{distribution: [sha256 hex, ...]} from the `--hash` lines of hash-locked files."""
+    hashes: dict[str, list[str]] = {}
+    for text in locks:
+        for entry in parse_lock(text):
+            found = [line.split("sha256:", 1)[1].strip(" \\") for line in entry.lines[1:]]
+            hashes.setdefault(entry.name, []).extend(
+                h for h in found if h not in hashes.get(entry.name, [])
+            )
+    return hashes
+
+
+def make(contents: dict, hashes: dict[str, list[str]], subject: Component) -> Bom:
+    """The BOM of an image whose `contents` (imagectl.contents' listing) is given."""
+    os_info = contents.get("os") or {}
+    distro = (
+        f"{os_info.get('id', 'debian')}-{os_info['version_id']}"
+        if "version_id" in os_info
+        else None
+    )
+    licences = contents.get("licenses") or {}
+    factory = LicenseFactory()
+    components = []
+    for name, version in contents["debian_packages"].items():
+        qualifiers = {"arch": (contents.get("debian_architectures") or {}).get(name)}
+        if distro:
+            qualifiers["distro"] = distro
+        components.append(
+            Component(
+                type=ComponentType.OPERATING_SYSTEM
+                if name == "base-files"
+                else ComponentType.LIBRARY,
+                name=name,
+                version=version,
+                bom_ref=f"deb:{name}",
+                purl=PackageURL(
+                    "deb", "debian", name, version, {k: v for k, v in qualifiers.items() if v}
+                ),
+                licenses=[
+                    DisjunctiveLicense(name=n) for n in licences.get("debian", {}).get(name, [])
+                ],
+            )
+        )
+    for name, version in contents["python_packages"].items():
+        licence = licences.get("python", {}).get(name)
+        components.append(
+            Component(
+                name=name,
+                version=version,
+                bom_ref=f"pypi:{name}",
+                purl=PackageURL("pypi", None, name, version),
+                hashes=[
+                    HashType(alg=HashAlgorithm.SHA_256, content=h) for h in hashes.get(name, [])
+                ],
+                licenses=[factory.make_from_string(licence)] if licence else [],
+            )
+        )
+    bom = Bom(
+        components=components,
+        metadata=BomMetaData(component=subject, timestamp=_timestamp()),
+    )
+    bom.register_dependency(subject, components)  # the image holds every package
+    bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, _fingerprint(bom))
+    return bom
+
+
+def image_component(
+    name: str,
+    version: str | None = None,
+    repository: str | None = None,
+    digest: str | None = None,
+    image_id: str | None = None,
+) -> Component:
+    """The SBOM's subject: the image, by registry digest where it has one (pkg:oci purl)."""
+    purl = None
+    if digest:
+        qualifiers = {"repository_url": repository} if repository else {}
+        purl = PackageURL("oci", None, name, digest, qualifiers)
+    return Component(
+        type=ComponentType.CONTAINER,
+        name=name,
+        version=version,
+        bom_ref=f"image:{digest or name}",
+        purl=purl,
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=digest.removeprefix("sha256:"))]
+        if digest
+        else [],
+        properties=[Property(name=IMAGE_ID_PROPERTY, value=image_id)] if image_id else [],
+    )
+
+
+def with_subject(text: str, subject: Component) -> str:
+    """The SBOM `text` with `subject` as the image it describes (and a serial of its own)."""
+    bom = parse(text)
+    bom.metadata.component = subject
+    bom.dependencies.clear()
+    bom.register_dependency(subject, bom.components)
+    bom.serial_number = uuid.uuid5(uuid.NAMESPACE_URL, _fingerprint(bom))
+    return render(bom)
+
+
+def render(bom: Bom) -> str:
+    return JsonV1Dot6(bom).output_as_string(indent=1) + "\n"
+
+
+def validate(text: str) -> None:
+    """Raise InvalidSbom unless `text` is CycloneDX JSON valid against the 1.6 schema."""
+    try:
+        error = JsonStrictValidator(SCHEMA).validate_str(text)
+    except ValueError as exc:  # not JSON at all
+        raise InvalidSbom(f"not JSON: {exc}") from None
+    if error is not None:
+        raise InvalidSbom(str(error)[:500])
+
+
+def parse(text: str) -> Bom:
+    validate(text)
+    return Bom.from_json(json.loads(text))  # type: ignore[attr-defined]
+
+
+def _timestamp() -> datetime:
+    """SOURCE_DATE_EPOCH when the build sets it, else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+
+
+def _fingerprint(bom: Bom) -> str:
+    subject = bom.metadata.component
+    names = [str(c.purl) for c in bom.components]
+    return json.dumps([str(subject.purl or subject.name) if subject else None, names])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Inside a build: print the SBOM of this image from its contents and its locks."""
+    parser = argparse.ArgumentParser(prog="python -m imagectl.sbom", description=main.__doc__)
+    parser.add_argument("--name", required=True, help="the image's name (its title label)")
+    parser.add_argument("contents", type=Path, help="the contents.json that image-contents wrote")
+    parser.add_argument("locks", type=Path, nargs="+", help="the hash-locked requirements")
+    args = parser.parse_args(argv)
+    contents = json.loads(args.contents.read_text())
+    hashes = lock_hashes(path.read_text() for path in args.locks)
+    sys.stdout.write(render(make(contents, hashes, image_component(args.name))))
+
+
+if __name__ == "__main__":
+    main()
