@@ -24,6 +24,7 @@ from imagectl import (
     registry,
     registry_server,
     revision,
+    sbom,
     scaffold,
     tags,
 )
@@ -94,6 +95,11 @@ def _write_contents(
         return
     for path in contents.write(found, graph.root / contents.OUTPUT_DIR, name, sha):
         click.echo(f"  contents: {path.relative_to(graph.root)}", err=True)
+    subject = sbom.image_component(name, version=sha, image_id=found["id"])
+    text = contents.sbom_of(docker_client, ref, contents.script_path(graph.root), subject)
+    sbom_path = graph.root / contents.OUTPUT_DIR / f"{name}-{sha}.cdx.json"
+    sbom_path.write_text(text)
+    click.echo(f"  SBOM: {sbom_path.relative_to(graph.root)}", err=True)
 
 
 @cli.command("lock")
@@ -188,7 +194,17 @@ def push_command(name: str, sha: str | None) -> None:
     ref = _version(graph, name, sha)
     registries = _registries(graph)
     client = registries.open(ref.host)
-    digest = publish.push(engine.docker_client(), client, ref, registries.credentials)
+    docker_client = engine.docker_client()
+    digest = publish.push(docker_client, client, ref, registries.credentials)
+    subject = sbom.image_component(
+        name,
+        version=ref.tag,
+        repository=f"{ref.host}/{ref.repository}",
+        digest=digest,
+        image_id=docker_client.images.get(str(ref)).id,
+    )
+    text = contents.sbom_of(docker_client, str(ref), contents.script_path(graph.root), subject)
+    publish.attach_sbom(client, ref, text)
     click.echo(f"{ref.host}/{ref.repository}@{digest}")
 
 
@@ -231,6 +247,27 @@ def contents_command(version: str, markdown: bool) -> None:
         engine.docker_client(), tags.resolve(graph, version), contents.script_path(graph.root)
     )
     click.echo(contents.markdown(found) if markdown else json.dumps(found, indent=1))
+
+
+@cli.command("sbom")
+@click.argument("version")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="write it here")
+def sbom_command(version: str, output: Path | None) -> None:
+    """Print the CycloneDX SBOM attached in the registry to VERSION (NAME:SHA, NAME:latest or
+    a full reference), after checking it is valid and about that very image."""
+    graph = config.load()
+    ref = registry.parse_reference(tags.resolve(graph, version))
+    client = _registries(graph).reachable(ref.host, start=True)
+    if client is None:
+        raise RegistryError(
+            f"the registry at {ref.host} does not answer", "start it, or check REGISTRY_URL"
+        )
+    text = publish.fetch_sbom(client, ref)
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command("diff")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from cyclonedx.model.component import Component
 
+from imagectl import sbom
 from imagectl.errors import ContentsError
 
 SCRIPT = Path("docker/rootfs/usr/local/bin/image-contents")
@@ -57,6 +59,39 @@ def collect(docker_client: docker.DockerClient, ref: str, script: Path) -> dict:
         ],
         **_list_packages(docker_client, image.id, ref, script),
     }
+
+
+def read_file(docker_client: docker.DockerClient, ref: str, path: str) -> bytes | None:
+    """A file of the local image `ref`, or None when the image has no such file."""
+    container = docker_client.containers.create(ref, entrypoint=["/"], network_mode="none")
+    try:
+        stream, _ = container.get_archive(path)
+        archive = b"".join(stream)
+    except docker.errors.NotFound:
+        return None
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.next()
+        extracted = tar.extractfile(member) if member else None
+        return extracted.read() if extracted else None
+
+
+def sbom_of(docker_client: docker.DockerClient, ref: str, script: Path, subject: Component) -> str:
+    """The CycloneDX SBOM of the local image `ref`, about `subject`: the one the image
+    carries (made in its build, with the lock's hashes), else one made here from its
+    contents (an image built by another Dockerfile)."""
+    carried = read_file(docker_client, ref, sbom.EMBEDDED_PATH)
+    if carried is not None:
+        try:
+            return sbom.with_subject(carried.decode(), subject)
+        except sbom.InvalidSbom as exc:
+            raise ContentsError(
+                f"the SBOM that {ref} carries at {sbom.EMBEDDED_PATH} is not valid: {exc}",
+                "rebuild the image; a downstream image should not edit that file",
+            ) from None
+    listed = collect(docker_client, ref, script)
+    return sbom.render(sbom.make(listed, {}, subject))
 
 
 def _list_packages(

@@ -1,8 +1,11 @@
-"""Versions in a registry: push a SHA tag once (never to another image), pull one back, and
-promote `latest` to a pushed, tested SHA by copying its manifest (no layers move)."""
+"""Versions in a registry: push a SHA tag once (never to another image) with its SBOM attached,
+pull one back, and promote `latest` to a pushed, tested SHA by copying its manifest (no layers
+move)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -11,10 +14,10 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl import passes
+from imagectl import passes, sbom
 from imagectl.contents import human_size
 from imagectl.errors import RegistryError
-from imagectl.registry import Credentials, Reference, RegistryClient
+from imagectl.registry import OCI_MANIFEST, Credentials, Manifest, Reference, RegistryClient
 from imagectl.tags import LATEST
 
 Echo = Callable[[str], None]
@@ -101,6 +104,105 @@ def promote(
     before = current.digest if current else "nothing"
     echo(f"latest: {before} -> {manifest.digest} ({ref.tag})")
     return manifest.digest
+
+
+# An SBOM goes to the registry as an OCI artifact whose subject is the image's manifest, tagged
+# `sha256-<hex>.sbom` after that digest, the scheme that tools read from registries without the
+# OCI 1.1 referrers API (such as Debian's docker-registry 2.8).
+_EMPTY_CONFIG = b"{}"
+_EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+
+
+def sbom_tag(image_digest: str) -> str:
+    return image_digest.replace(":", "-") + ".sbom"
+
+
+def attach_sbom(registry: RegistryClient, ref: Reference, text: str, echo: Echo = stderr) -> str:
+    """Attach the SBOM `text` to the pushed version `ref`; the artifact's digest. Like the
+    version, an attached SBOM never changes: one that is there already is kept."""
+    image = registry.manifest(ref.repository, ref.reference)
+    if image is None:
+        raise RegistryError(f"{ref} is not in the registry", "push it first: `imagectl push NAME`")
+    tag = sbom_tag(image.digest)
+    existing = registry.manifest(ref.repository, tag)
+    if existing is not None:
+        echo(f"the SBOM of {ref} is already attached as :{tag}")
+        return existing.digest
+    data = text.encode()
+    layer = {
+        "mediaType": sbom.MEDIA_TYPE,
+        "digest": registry.put_blob(ref.repository, data),
+        "size": len(data),
+        "annotations": {"org.opencontainers.image.title": "sbom.cdx.json"},
+    }
+    body = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": sbom.MEDIA_TYPE,
+        "config": {
+            "mediaType": _EMPTY_MEDIA_TYPE,
+            "digest": registry.put_blob(ref.repository, _EMPTY_CONFIG),
+            "size": len(_EMPTY_CONFIG),
+        },
+        "layers": [layer],
+        "subject": {"mediaType": image.media_type, "digest": image.digest, "size": len(image.raw)},
+    }
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    artifact = Manifest(raw, OCI_MANIFEST, "sha256:" + hashlib.sha256(raw).hexdigest())
+    registry.put_manifest(ref.repository, tag, artifact)
+    echo(f"attached its SBOM as {ref.host}/{ref.repository}:{tag}")
+    return artifact.digest
+
+
+def fetch_sbom(registry: RegistryClient, ref: Reference) -> str:
+    """The SBOM attached to version `ref`, checked: an artifact of that very image, its blob
+    matching its digest, valid CycloneDX about that digest. Anything else is not trusted."""
+    image = registry.manifest(ref.repository, ref.reference)
+    if image is None:
+        raise RegistryError(
+            f"{ref} is not in the registry at {registry.base}",
+            "check the SHA (versions are full commit SHAs)",
+        )
+    tag = sbom_tag(image.digest)
+    attached = registry.manifest(ref.repository, tag)
+    if attached is None:
+        raise RegistryError(
+            f"{ref} ({image.digest}) has no SBOM: the push of this version attached none "
+            f"(no :{tag} in the registry; pushed by a plain `docker push`, or before SBOMs "
+            "were attached)",
+            "attach it from a machine that has the image: `imagectl push NAME --sha SHA` "
+            "(the version itself is not pushed again)",
+        )
+    body = attached.body
+    layers = body.get("layers") or []
+    untrusted = (
+        body.get("artifactType") != sbom.MEDIA_TYPE
+        or (body.get("subject") or {}).get("digest") != image.digest
+        or len(layers) != 1
+        or layers[0].get("mediaType") != sbom.MEDIA_TYPE
+    )
+    if untrusted:
+        raise RegistryError(
+            f":{tag} in {ref.host}/{ref.repository} is not a CycloneDX SBOM of {image.digest}; "
+            "it is not trusted",
+            "delete that tag and attach the SBOM again with `imagectl push NAME --sha SHA`",
+        )
+    data = registry.blob(ref.repository, layers[0]["digest"])
+    try:
+        text = (data or b"").decode()
+        described = sbom.parse(text).metadata.component
+    except (UnicodeDecodeError, sbom.InvalidSbom) as exc:
+        raise RegistryError(
+            f"the SBOM attached to {ref} is malformed ({exc}); it is not trusted",
+            "delete its tag and attach it again with `imagectl push NAME --sha SHA`",
+        ) from None
+    if described is None or described.purl is None or described.purl.version != image.digest:
+        raise RegistryError(
+            f"the SBOM attached to {ref} describes another image "
+            f"({described.purl if described else 'none'}); it is not trusted",
+            "delete its tag and attach it again with `imagectl push NAME --sha SHA`",
+        )
+    return text
 
 
 def latest_revision(registry: RegistryClient, ref: Reference) -> str:

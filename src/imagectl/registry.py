@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -196,6 +197,39 @@ class RegistryClient:
         self._check(response, f"writing {self.host}/{repository}:{reference}")
         return response.headers.get("Docker-Content-Digest", manifest.digest)
 
+    def blob(self, repository: str, digest: str) -> bytes | None:
+        """A blob's bytes, checked against its digest; None when the registry lacks it."""
+        response = self._request("GET", repository, f"blobs/{digest}", "pull")
+        if response.status_code == 404:
+            return None
+        self._check(response, f"reading blob {digest} of {self.host}/{repository}")
+        if "sha256:" + hashlib.sha256(response.content).hexdigest() != digest:
+            raise RegistryError(
+                f"blob {digest} of {self.host}/{repository} does not match its digest",
+                "the registry's storage is damaged: push the version again",
+            )
+        return response.content
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload `data` as a blob (a monolithic upload) unless it is there; its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if self._request("HEAD", repository, f"blobs/{digest}", "pull").status_code == 200:
+            return digest
+        started = self._request("POST", repository, "blobs/uploads/", "pull,push")
+        self._check(started, f"starting an upload to {self.host}/{repository}")
+        location = urljoin(f"{self.base}/", started.headers["Location"])
+        separator = "&" if "?" in location else "?"
+        done = self._request(
+            "PUT",
+            repository,
+            f"{location}{separator}digest={digest}",
+            "pull,push",
+            data=data,
+            content_type="application/octet-stream",
+        )
+        self._check(done, f"uploading blob {digest} to {self.host}/{repository}")
+        return digest
+
     def _request(
         self,
         method: str,
@@ -205,8 +239,9 @@ class RegistryClient:
         data: bytes | None = None,
         content_type: str | None = None,
     ) -> requests.Response:
+        """`path` under /v2/<repository>/, or a whole URL (an upload's Location)."""
         scope = f"repository:{repository}:{actions}"
-        url = f"{self.base}/v2/{repository}/{path}"
+        url = path if "://" in path else f"{self.base}/v2/{repository}/{path}"
         headers = {"Accept": ACCEPT, **({"Content-Type": content_type} if content_type else {})}
         for attempt in range(2):
             if scope in self._auth:
