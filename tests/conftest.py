@@ -3,10 +3,6 @@ decides which tests/image/<name>/ folders run: the image's own and those of its 
 
 from __future__ import annotations
 
-import io
-import secrets
-import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +10,10 @@ import docker
 import docker.errors
 import pytest
 import testinfra
+from support import ROOT, Container
 
 from imagectl import config, passes, revision, tags
 
-ROOT = Path(__file__).resolve().parents[1]
 IMAGE_TESTS = ROOT / "tests" / "image"
 
 
@@ -90,60 +86,6 @@ def image_ref(
     except docker.errors.ImageNotFound:
         pytest.fail(f"{ref} is not built; run `make image IMAGE={image_name}`")
     return ref
-
-
-class Container:
-    """A container of the image under test, removed when the test (or session) is done."""
-
-    def __init__(self, engine: docker.DockerClient, image: str, **run_kwargs: object) -> None:
-        self.token = secrets.token_hex(16)
-        environment = {"JUPYTER_TOKEN": self.token, **dict(run_kwargs.pop("environment", {}))}
-        run_kwargs.setdefault("network_mode", "none")
-        self.container = engine.containers.run(
-            image, detach=True, environment=environment, **run_kwargs
-        )
-        self.host = testinfra.get_host(f"docker://{self.container.id}")
-        self.startup_log = ""
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.container.reload()
-            state = self.container.attrs["State"]
-            health = state.get("Health", {}).get("Status")
-            if health == "healthy":
-                self.startup_log = self.logs()
-                return
-            if state["Status"] == "exited":
-                break
-            time.sleep(0.3)
-        pytest.fail(f"container not healthy (status {health}); logs:\n{self.logs()}")
-
-    def api(self, path: str, token: str | None = None) -> tuple[int, str]:
-        """Ask Jupyter inside the container (the container has no network to reach it by)."""
-        header = f"-H 'Authorization: token {token}'" if token else ""
-        result = self.host.run(
-            f"curl -s -o /tmp/body -w '%{{http_code}}' {header} http://127.0.0.1:8888{path}"
-            " && echo && cat /tmp/body"
-        )
-        code, _, body = result.stdout.partition("\n")
-        return int(code), body
-
-    def put_file(self, source: Path, destination: str) -> None:
-        """Copy a host file into the container (no network), owned by the image's user."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tar.gettarinfo(str(source), arcname=Path(destination).name)
-            info.uid = info.gid = 1000
-            tar.addfile(info, source.open("rb"))
-        self.host.check_output("mkdir -p %s", str(Path(destination).parent))
-        self.container.put_archive(str(Path(destination).parent), buffer.getvalue())
-
-    def logs(self) -> str:
-        return self.container.logs().decode(errors="replace")
-
-    def remove(self) -> None:
-        self.container.remove(force=True, v=True)
 
 
 @pytest.fixture(scope="session")

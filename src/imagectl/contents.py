@@ -98,21 +98,17 @@ def _list_packages(
     docker_client: docker.DockerClient, image_id: str, ref: str, script: Path
 ) -> dict:
     """Run the listing script in a throwaway container; an image without python3 (a bare
-    Debian) gets its Debian packages listed the way the script lists them."""
+    Debian) gets its Debian packages listed the way the script lists them, and one with
+    neither (FROM scratch) has no packages to list."""
     listing = _run(docker_client, image_id, ref, ["python3", "/.image-contents"], script)
     if listing is not None:
         return json.loads(listing)
     listing = _run(docker_client, image_id, ref, ["dpkg-query", "-W", "-f", DPKG_FORMAT])
-    if listing is None:
-        raise ContentsError(
-            f"cannot list the packages of {ref}: it has neither python3 nor dpkg-query",
-            "describe a Debian-based image, or add python3 to it",
-        )
     return {
-        "schema": 1,
+        "schema": 2,
         "python": None,
         "python_packages": {},
-        "debian_packages": parse_dpkg(listing),
+        "debian_packages": parse_dpkg(listing) if listing is not None else {},
     }
 
 

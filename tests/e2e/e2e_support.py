@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +17,10 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+from support import IMAGECTL, free_port
 
 from imagectl import registry
 
-IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 MINBASE = "local/debian-minbase:trixie"
 # Variables that would point the tool at another registry, commit or login.
 _OUTSIDE = (
@@ -56,12 +54,6 @@ IMAGES: dict[str, dict] = {
         "nonce": _nonce,
     },
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def random_sha() -> str:

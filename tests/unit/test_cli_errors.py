@@ -3,13 +3,10 @@
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
+from support import IMAGECTL, ROOT
 
 
 def imagectl(*args: str, cwd: Path = ROOT, env: dict | None = None, prefix: tuple = ()):
