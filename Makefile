@@ -38,6 +38,11 @@ lint: $(STAMP)
 lock: $(STAMP)
 	$(TOOL) lock
 
+## lock-base: pin the base image (images.yml, .gitlab-ci.yml) to its tag's digest now
+.PHONY: lock-base
+lock-base: $(STAMP)
+	$(TOOL) lock-base
+
 engine: $(STAMP)
 	$(TOOL) engine up
 

@@ -1,8 +1,10 @@
-"""The base image every root image is built FROM: pulled when a registry has it, otherwise
-made once from Debian's archive (debootstrap + import) and cached under a local name."""
+"""The base image every root image is built FROM: pinned by digest in images.yml (and the CI
+file), pulled when a registry has it, otherwise made once from Debian's archive (debootstrap +
+import) and cached under a local name labelled with the archive state it was made from."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +39,37 @@ def ensure(
     return base.local_name
 
 
+# Labels of a debootstrapped base: the archive it came from, and the date of that archive's
+# Release file (what a rebuild from a snapshot of the archive would name).
+ARCHIVE_LABEL = "org.debian.archive"
+ARCHIVE_DATE_LABEL = "org.debian.archive.date"
+PINNED_FILES = ("images.yml", ".gitlab-ci.yml")
+
+
+def lock(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> str:
+    """Pin `base.image` to the digest its tag has now: pull the tag, read the digest the
+    registry gave, and write `tag@digest` into images.yml and the CI file's DEBIAN_IMAGE."""
+    tag = base.image.split("@", 1)[0]
+    proc.echo(["docker", "pull", tag])
+    try:
+        image = docker_client.images.pull(tag)
+    except docker.errors.APIError as exc:
+        reason = str(exc.explanation or exc).splitlines()[0]
+        raise BuildError(
+            f"cannot pull {tag} to read its digest ({reason}); the pin stays {base.image}",
+            "run `make lock-base` where that registry (or a mirror named in images.yml) is "
+            "reachable, or write the digest into images.yml and .gitlab-ci.yml by hand",
+        ) from None
+    digests = [d for d in image.attrs.get("RepoDigests") or [] if "@sha256:" in d]
+    if not digests:
+        raise BuildError(f"the engine recorded no digest for {tag}", "retry the pull")
+    pinned = f"{tag}@{digests[0].split('@', 1)[1]}"
+    for name in PINNED_FILES:
+        path = root / name
+        path.write_text(path.read_text().replace(base.image, pinned))
+    return pinned
+
+
 def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:
     """debootstrap a minimal Debian `base.suite` and import it as `base.local_name`."""
     host.ensure_debian_packages({"debootstrap": "debootstrap"}, "making the base image")
@@ -51,10 +84,17 @@ def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:
                 "check that Debian's archive is reachable; or load the base image with "
                 f"`docker load` and tag it {base.image}",
             ) from None
+        archive, archive_date = archive_state(rootfs, base.suite)
         _finish_rootfs(rootfs, base.suite)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        argv = [
+            docker_cli, "import", "--change", 'CMD ["bash"]',
+            "--change", f'LABEL {ARCHIVE_LABEL}="{archive}" {ARCHIVE_DATE_LABEL}="{archive_date}"',
+            "-", base.local_name,
+        ]  # fmt: skip
+        proc.echo(argv)
         imported = subprocess.run(
-            [docker_cli, "import", "--change", 'CMD ["bash"]', "-", base.local_name],
+            argv,
             stdin=tar.stdout,
             capture_output=True,
             text=True,
@@ -66,6 +106,20 @@ def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:
                 "check the engine's disk space and retry",
             )
     print(f"made {base.local_name}", file=sys.stderr)
+
+
+def archive_state(rootfs: Path, suite: str) -> tuple[str, str]:
+    """("<mirror> <suite> <version>", the Date of the suite's Release file) that debootstrap
+    installed from."""
+    mirror = (rootfs / "etc/apt/sources.list").read_text().split()[1]
+    fields = {"Date": "unknown", "Version": ""}
+    for release in (rootfs / "var/lib/apt/lists").glob("*Release"):
+        text = release.read_text(errors="replace")
+        for key in fields:
+            found = re.search(rf"^{key}:\s*(.+)$", text, re.MULTILINE)
+            if found:
+                fields[key] = found[1].strip()
+    return f"{mirror} {suite} {fields['Version']}".strip(), fields["Date"]
 
 
 def _finish_rootfs(rootfs: Path, suite: str) -> None:

@@ -122,6 +122,14 @@ def lock_command(names: tuple[str, ...]) -> None:
             click.echo(f"  {layer_file}")
 
 
+@cli.command("lock-base")
+def lock_base_command() -> None:
+    """Pin the base image to the digest its tag has now (images.yml and .gitlab-ci.yml)."""
+    graph = config.load()
+    docker_client = engine.ensure_running(_cache(graph) / "engine")
+    click.echo(base.lock(graph.base, docker_client, graph.root))
+
+
 @cli.command("ref")
 @click.argument("name")
 def ref_command(name: str) -> None:
