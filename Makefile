@@ -58,6 +58,11 @@ bench-gpu: $(STAMP)
 	$(TOOL) build gpu
 	$(VENV)/bin/python scripts/bench_gpu.py
 
+## verify-rebuild: rebuild $(IMAGE) from an empty build cache and compare (packages, layers)
+.PHONY: verify-rebuild
+verify-rebuild: image
+	$(VENV)/bin/python scripts/verify_rebuild.py --image $(IMAGE)
+
 ## bench-pipeline: one default-branch pipeline under gitlab-ci-local, cold and warm
 .PHONY: bench-pipeline
 bench-pipeline: image
