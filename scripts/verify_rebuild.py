@@ -64,7 +64,8 @@ def markdown(result: dict) -> str:
         "|---|---|",
         f"| rebuild time | {result['rebuild_s']} s |",
         f"| Python packages equal | {'yes' if result['python_equal'] else 'NO'} |",
-        f"| Debian packages equal | {'yes' if result['debian_equal'] else 'no: archive updates below'} |",
+        "| Debian packages equal | "
+        + ("yes |" if result["debian_equal"] else "no: archive updates below |"),
         f"| identical layer digests | {result['identical_layers']} of {result['layers']} |",
         f"| same image ID | {'yes' if result['same_image_id'] else 'no'} |",
     ]
