@@ -4,6 +4,7 @@ that can drive BuildKit (docker-py cannot; the 28.x client without buildx refuse
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -111,7 +112,11 @@ def build_client() -> BuildClient:
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     for path in candidates:
         if _succeeds([path, "buildx", "version"]):
-            return BuildClient((path, "buildx", "build", "--load"), env)
+            if _buildkit_version(path) >= (0, 13):  # layers dated by SOURCE_DATE_EPOCH too
+                output = ("--output", "type=docker,rewrite-timestamp=true")
+            else:
+                output = ("--load",)
+            return BuildClient((path, "buildx", "build", *output), env)
     for path in candidates:
         if _client_major(path) < 23:  # the classic `docker build` still speaks BuildKit
             return BuildClient((path, "build"), env)
@@ -124,6 +129,13 @@ def build_client() -> BuildClient:
 
 def _succeeds(argv: list[str]) -> bool:
     return subprocess.run(argv, capture_output=True).returncode == 0
+
+
+def _buildkit_version(path: str) -> tuple[int, int]:
+    """The (major, minor) of the BuildKit behind buildx's current builder; (0, 0) if unknown."""
+    result = subprocess.run([path, "buildx", "inspect"], capture_output=True, text=True)
+    found = re.search(r"Build[Kk]it(?: version)?:\s*v?(\d+)\.(\d+)", result.stdout)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
 
 
 def _client_major(path: str) -> int:
