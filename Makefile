@@ -27,10 +27,10 @@ test-image: image
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit packages/analysis-utils/tests
 
-## lint: what the CI lint job runs: ruff, hadolint, GitLab's schema on both CI files
+## lint: what the CI lint job runs: ruff, hadolint (images, project template), GitLab CI schema
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-	$(VENV)/bin/hadolint --no-color docker/*.Dockerfile
+	$(VENV)/bin/hadolint --no-color docker/*.Dockerfile templates/project/Dockerfile
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
 	  .gitlab-ci.yml templates/.build-dockerfile.yml
 

