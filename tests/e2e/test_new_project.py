@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import time
 import zipfile
@@ -21,13 +20,13 @@ import docker
 import docker.errors
 import pytest
 import requests
-from e2e_support import MINBASE, Project, free_port, random_sha
+from e2e_support import MINBASE, Project, random_sha
+from support import IMAGECTL, free_port
 
 from imagectl import config, host, revision, tags
 from imagectl import engine as engines
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 PROJECT_LABEL = "com.docker.compose.project"
 

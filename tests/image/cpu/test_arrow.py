@@ -1,12 +1,12 @@
 """Parquet and Feather work out of the box: pandas round-trips a frame through both (Japanese
-column names, tz-aware timestamps), the manifest names pyarrow's version, and the Arrow C++
+column names, tz-aware timestamps), the contents listing names pyarrow's version, and the Arrow C++
 libraries come only with pyarrow (no second copy for another package to load by mistake)."""
 
 import json
 
 import pytest
 
-from imagectl import lock
+from imagectl import contents, lock
 
 ROUND_TRIP = r"""
 import json, sys
@@ -36,9 +36,9 @@ def test_pandas_round_trips_japanese_columns_and_tz_aware_times(host, file_forma
     assert out["first"] == "2026-03-31T23:30:00+09:00"
 
 
-def test_manifest_names_the_locked_pyarrow(host, locked_versions) -> None:
-    manifest = json.loads(host.file("/usr/share/analysis-template/manifest.json").content_string)
-    assert manifest["python_packages"]["pyarrow"] == locked_versions["pyarrow"]
+def test_contents_name_the_locked_pyarrow(host, locked_versions) -> None:
+    listed = json.loads(host.file(contents.EMBEDDED_PATH).content_string)
+    assert listed["python_packages"]["pyarrow"] == locked_versions["pyarrow"]
 
 
 # Which distribution ships each file named libarrow*.so* (from the installed RECORDs), and every
