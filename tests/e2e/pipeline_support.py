@@ -64,6 +64,23 @@ def gitlab_ci_local() -> Path:
     return GITLAB_CI_LOCAL
 
 
+def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml") -> PipelineRun:
+    """`gitlab-ci-local --list` of a CI file in a clone: the pipeline created (includes expanded,
+    inputs checked, rules evaluated) and its jobs listed, none run."""
+    start = time.monotonic()
+    result = subprocess.run(
+        [str(GITLAB_CI_LOCAL), "--no-color", "--list", "--file", ci_file],
+        cwd=clone,
+        env={k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+    return PipelineRun(result.returncode, result.stdout, time.monotonic() - start)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -140,13 +157,16 @@ class LocalGitLab:
         merge_request: bool = False,
         extra: dict[str, str] | None = None,
         log: Path | None = None,
+        ci_file: str = ".gitlab-ci.yml",
     ) -> PipelineRun:
-        """The whole pipeline for HEAD, as a push to HEAD's branch or as a merge request (a
-        named job would run regardless of its rules, so only whole pipelines are run)."""
+        """The whole pipeline of `ci_file` for HEAD, as a push to HEAD's branch or as a merge
+        request (a named job would run regardless of its rules, so only whole pipelines run)."""
         argv = [
             str(GITLAB_CI_LOCAL),
             "--no-color",
             "--timestamps",
+            "--file",
+            ci_file,
             "--force-shell-executor",  # the jobs' images are for GitLab's runners
             "--shell-isolation",  # each job in its own copy: artifacts really carry over
             "--ignore-predefined-vars",
