@@ -223,7 +223,8 @@ class LocalGitLab:
 
 def clone_work_tree(source: Path, clone: Path) -> None:
     """`clone` = HEAD of `source` plus its uncommitted changes (modified, new, deleted files
-    that git does not ignore), committed on the branch `main`."""
+    that git does not ignore), committed on the branch `main`, which is also origin's default
+    branch (CI_DEFAULT_BRANCH)."""
     subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
 
     def listed(*options: str) -> list[str]:
@@ -246,6 +247,12 @@ def clone_work_tree(source: Path, clone: Path) -> None:
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run(
         [*git, "commit", "-q", "--allow-empty", "-m", "the work tree under test"], check=True
+    )
+    # main is the default branch too, whichever branch the work tree is on: gitlab-ci-local
+    # takes CI_DEFAULT_BRANCH from origin/HEAD, which the clone got from the work tree's branch
+    subprocess.run([*git, "update-ref", "refs/remotes/origin/main", "HEAD"], check=True)
+    subprocess.run(
+        [*git, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"], check=True
     )
 
 

@@ -53,6 +53,11 @@ def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as
     assert not (clone / "ignored.txt").exists()
     branch = subprocess.run([*in_clone, "branch", "--show-current"], capture_output=True)
     assert branch.stdout.decode().strip() == "main"
+    # the default branch is main too, though the source is on another branch
+    default = subprocess.run(
+        [*in_clone, "symbolic-ref", "--short", "refs/remotes/origin/HEAD"], capture_output=True
+    )
+    assert default.stdout.decode().strip() == "origin/main"
     assert subprocess.run([*in_clone, "status", "--porcelain"], capture_output=True).stdout == b""
     assert subprocess.run([*git, "status", "--porcelain"], capture_output=True).stdout == status
 
