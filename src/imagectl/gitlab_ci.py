@@ -89,9 +89,9 @@ def read(path: Path, root: Path) -> CiFile:
         text = path.read_text()
     except OSError as exc:
         raise CiConfigError(f"`{location}`: cannot be read ({exc.strerror})") from None
-    documents = _documents(text)
     try:
-        loaded = [yaml.load(doc.text, Loader=_Loader) for doc in documents]
+        documents = _documents(text)
+        loaded = [_load(doc) for doc in documents]
     except yaml.YAMLError as exc:
         raise CiConfigError(f"`{location}`: not valid YAML: {exc}") from None
     if len(loaded) > 2 or (len(loaded) == 2 and not _is_header(loaded[0])):
@@ -113,11 +113,16 @@ def _documents(text: str) -> list[Document]:
     start = 0
     for number, line in enumerate([*lines, "---"]):
         if _SEPARATOR.match(line):
-            chunk = "".join(lines[start:number])
-            if yaml.load(chunk, Loader=_Loader) is not None:
-                documents.append(Document(start + 1, chunk))
+            document = Document(start + 1, "".join(lines[start:number]))
+            if _load(document) is not None:
+                documents.append(document)
             start = number + 1
     return documents
+
+
+def _load(document: Document) -> Any:
+    """One document, loaded so that YAML's error messages give the file's line numbers."""
+    return yaml.load("\n" * (document.first_line - 1) + document.text, Loader=_Loader)
 
 
 def _is_header(document: object) -> bool:
