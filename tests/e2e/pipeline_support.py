@@ -64,12 +64,14 @@ def gitlab_ci_local() -> Path:
     return GITLAB_CI_LOCAL
 
 
-def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml") -> PipelineRun:
+def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml", preview: bool = False) -> PipelineRun:
     """`gitlab-ci-local --list` of a CI file in a clone: the pipeline created (includes expanded,
-    inputs checked, rules evaluated) and its jobs listed, none run."""
+    inputs checked, rules evaluated) and its jobs listed, none run; with `preview`, its
+    `--preview` instead: the configuration as YAML, includes and extends resolved."""
     start = time.monotonic()
     result = subprocess.run(
-        [str(GITLAB_CI_LOCAL), "--no-color", "--list", "--file", ci_file],
+        [str(GITLAB_CI_LOCAL), "--no-color", "--preview" if preview else "--list"]
+        + ["--file", ci_file],
         cwd=clone,
         env={k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)},
         stdin=subprocess.DEVNULL,

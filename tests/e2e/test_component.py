@@ -18,6 +18,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 from pipeline_support import (
     ROOT,
     LocalGitLab,
@@ -161,3 +162,32 @@ def test_good_inputs_create_the_pipeline_with_the_named_job(clone: Path) -> None
     assert job_line.split()[:2] == ["build-app", "build"]
     lint = subprocess.run([IMAGECTL, "ci-lint", CI_FILE], cwd=clone, capture_output=True)
     assert lint.returncode == 0, lint.stderr
+
+
+def test_extends_of_the_hidden_job_gives_the_same_job_as_the_component(clone: Path) -> None:
+    """README's `extends:` example (the include made local) and the component with the same
+    values as inputs."""
+    (clone / "extends.gitlab-ci.yml").write_text(
+        "include:\n  - local: templates/.build-dockerfile.yml\n"
+        "build-app:\n  extends: .build-dockerfile\n  variables:\n"
+        "    IMAGE_NAME: app\n    DOCKERFILE: e2e-app/app.Dockerfile\n"
+        "    BUILD_ARGS: BASE_IMAGE=$DEBIAN_IMAGE\n"
+    )
+    (clone / CI_FILE).write_text(
+        pipeline_file(
+            "job_name: build-app\nimage_name: app\ndockerfile: e2e-app/app.Dockerfile\n"
+            "build_args: BASE_IMAGE=$DEBIAN_IMAGE"
+        )
+    )
+    jobs = []
+    for ci_file in ("extends.gitlab-ci.yml", CI_FILE):
+        preview = list_jobs(clone, ci_file, preview=True)
+        assert preview.returncode == 0, preview.output
+        jobs.append(yaml.safe_load(preview.output[preview.output.index("---") :])["build-app"])
+    by_extends, by_component = jobs
+    assert by_component["script"] == by_extends["script"]
+    for key in ("image", "services", "stage"):
+        assert by_component[key] == by_extends[key], key
+    # the one difference: the component names the registry the script otherwise falls back to
+    assert by_component["variables"].pop("REGISTRY_URL") == "$CI_REGISTRY_IMAGE"
+    assert by_component["variables"] == by_extends["variables"]
