@@ -27,12 +27,13 @@ test-image: image
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit packages/analysis-utils/tests
 
-## lint: what the CI lint job runs: ruff, hadolint (images, project template), GitLab CI schema
+## lint: what the CI lint job runs: ruff, hadolint (images, project template), and
+## `imagectl ci-lint` on the pipeline and both template files (GitLab's schema on each YAML
+## document, the component's spec, and the inputs every include passes)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint --no-color docker/*.Dockerfile templates/project/Dockerfile
-	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
-	  .gitlab-ci.yml templates/.build-dockerfile.yml
+	$(TOOL) ci-lint .gitlab-ci.yml templates/.build-dockerfile.yml templates/build-dockerfile.yml
 
 ## lock: re-resolve docker/requirements/*.lock from the *.in requirements
 lock: $(STAMP)

@@ -17,6 +17,7 @@ from imagectl import (
     contents,
     diff,
     engine,
+    gitlab_ci,
     layers,
     lock,
     prune,
@@ -28,7 +29,7 @@ from imagectl import (
     scaffold,
     tags,
 )
-from imagectl.errors import ContentsError, ImageToolError, RegistryError
+from imagectl.errors import CiConfigError, ContentsError, ImageToolError, RegistryError
 
 
 def _cache(graph: config.ImageGraph) -> Path:
@@ -311,6 +312,22 @@ def prune_command(keep: int, dry_run: bool) -> None:
         return
     count = prune.prune(docker_client, removals, click.echo)
     click.echo(f"removed {count} image(s)")
+
+
+@cli.command("ci-lint")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def ci_lint_command(files: tuple[Path, ...]) -> None:
+    """Check GitLab CI FILES (default: .gitlab-ci.yml and the CI files in templates/) as GitLab
+    does when it creates a pipeline: its schema on each YAML document (a component's spec
+    header too), component specs, and the inputs every include passes."""
+    root = config.find_root()
+    paths = list(files) or [root / ".gitlab-ci.yml", *sorted((root / "templates").glob("*.yml"))]
+    problems = gitlab_ci.lint(paths, root)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise CiConfigError(f"{len(problems)} problem(s) in {len(paths)} CI file(s)")
+    click.echo(f"ok: {len(paths)} CI file(s)")
 
 
 @cli.command("new-project")

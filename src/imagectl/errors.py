@@ -43,3 +43,9 @@ class ContentsError(ImageToolError):
     """What an image holds could not be listed (no such image, or no python3 in it)."""
 
     exit_code = 6
+
+
+class CiConfigError(ImageToolError):
+    """A GitLab CI file, or the inputs an include passes to one, is not what GitLab accepts."""
+
+    exit_code = 7

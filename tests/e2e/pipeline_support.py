@@ -64,6 +64,25 @@ def gitlab_ci_local() -> Path:
     return GITLAB_CI_LOCAL
 
 
+def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml", preview: bool = False) -> PipelineRun:
+    """`gitlab-ci-local --list` of a CI file in a clone: the pipeline created (includes expanded,
+    inputs checked, rules evaluated) and its jobs listed, none run; with `preview`, its
+    `--preview` instead: the configuration as YAML, includes and extends resolved."""
+    start = time.monotonic()
+    result = subprocess.run(
+        [str(GITLAB_CI_LOCAL), "--no-color", "--preview" if preview else "--list"]
+        + ["--file", ci_file],
+        cwd=clone,
+        env={k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+    return PipelineRun(result.returncode, result.stdout, time.monotonic() - start)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -140,13 +159,16 @@ class LocalGitLab:
         merge_request: bool = False,
         extra: dict[str, str] | None = None,
         log: Path | None = None,
+        ci_file: str = ".gitlab-ci.yml",
     ) -> PipelineRun:
-        """The whole pipeline for HEAD, as a push to HEAD's branch or as a merge request (a
-        named job would run regardless of its rules, so only whole pipelines are run)."""
+        """The whole pipeline of `ci_file` for HEAD, as a push to HEAD's branch or as a merge
+        request (a named job would run regardless of its rules, so only whole pipelines run)."""
         argv = [
             str(GITLAB_CI_LOCAL),
             "--no-color",
             "--timestamps",
+            "--file",
+            ci_file,
             "--force-shell-executor",  # the jobs' images are for GitLab's runners
             "--shell-isolation",  # each job in its own copy: artifacts really carry over
             "--ignore-predefined-vars",
@@ -203,7 +225,8 @@ class LocalGitLab:
 
 def clone_work_tree(source: Path, clone: Path) -> None:
     """`clone` = HEAD of `source` plus its uncommitted changes (modified, new, deleted files
-    that git does not ignore), committed on the branch `main`."""
+    that git does not ignore), committed on the branch `main`, which is also origin's default
+    branch (CI_DEFAULT_BRANCH)."""
     subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
 
     def listed(*options: str) -> list[str]:
@@ -226,6 +249,12 @@ def clone_work_tree(source: Path, clone: Path) -> None:
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run(
         [*git, "commit", "-q", "--allow-empty", "-m", "the work tree under test"], check=True
+    )
+    # main is the default branch too, whichever branch the work tree is on: gitlab-ci-local
+    # takes CI_DEFAULT_BRANCH from origin/HEAD, which the clone got from the work tree's branch
+    subprocess.run([*git, "update-ref", "refs/remotes/origin/main", "HEAD"], check=True)
+    subprocess.run(
+        [*git, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"], check=True
     )
 
 

@@ -128,6 +128,7 @@ def run_job(tmp_path: Path):
             "CONTEXT": ".",
             "BUILD_ARGS": "",
             "CA_BUNDLE_FILE": "",
+            "PLATFORM": "",
             "CI_COMMIT_SHA": SHA,
             "CI_PROJECT_URL": PROJECT_URL,
             "REGISTRY_URL": REGISTRY_URL,
@@ -208,6 +209,14 @@ def test_build_args_are_one_per_line_and_may_hold_spaces(run_job) -> None:
         "BASE_IMAGE=reg/cpu:abc",
         "REPLACES=xgboost-cpu other",
     ]
+
+
+def test_platform_is_passed_to_the_build_only_when_set(run_job) -> None:
+    assert "--platform" not in run_job().build_argv
+    job = run_job(env={"PLATFORM": "linux/arm64"})
+    assert job.returncode == 0, job.output
+    assert values(job.build_argv, "--platform") == ["linux/arm64"]
+    assert job.commands("push") == [["push", f"{REGISTRY_URL}/cpu:{SHA}"]]
 
 
 def test_ca_bundle_goes_in_as_the_ca_bundle_secret_and_never_as_a_build_arg(

@@ -1,50 +1,41 @@
-""".gitlab-ci.yml against images.yml, the one list of images: every image has a build job that
-extends the template with the image's Dockerfile, context, parent and build args, and a test job
-whose pass the promote job receives; latest moves only on the default branch."""
+""".gitlab-ci.yml against images.yml, the one list of images: every image has a build job from
+the build-dockerfile component with the image's Dockerfile, context, parent and build args, and
+a test job whose pass the promote job receives; latest moves only on the default branch; a tag
+releases the component. The file is read as GitLab reads it (imagectl.gitlab_ci.expand: the
+component's inputs interpolated, includes merged, references resolved)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from imagectl import config, passes
+from imagectl import config, gitlab_ci, passes
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_FILE = ROOT / ".gitlab-ci.yml"
 TEMPLATE = ROOT / "templates" / ".build-dockerfile.yml"
+COMPONENT = ROOT / "templates" / "build-dockerfile.yml"
 GRAPH = config.load(ROOT)
 # keys of a CI file that are not jobs
 GLOBAL_KEYS = {"include", "workflow", "stages", "variables", "default"}
 
 
-def merge(base: dict, override: dict) -> dict:
-    """GitLab's `extends` merge: mappings merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def load_ci() -> tuple[dict, dict[str, dict]]:
-    """The CI file with its local includes: (top level, {job: job with `extends` resolved})."""
-    top = yaml.safe_load(CI_FILE.read_text())
+    """The CI file as GitLab builds it: (top level, {job: job with `extends` resolved})."""
+    top = gitlab_ci.expand(CI_FILE, ROOT)
     raw = {k: v for k, v in top.items() if k not in GLOBAL_KEYS}
-    for include in top.get("include", []):
-        included = yaml.safe_load((ROOT / include["local"]).read_text())
-        raw = {**included, **raw}
 
     def resolve(name: str) -> dict:
         job = raw[name]
         parents = job.get("extends", [])
         resolved: dict = {}
         for parent in [parents] if isinstance(parents, str) else parents:
-            resolved = merge(resolved, resolve(parent))
-        resolved = merge(resolved, {k: v for k, v in job.items() if k != "extends"})
+            resolved = gitlab_ci.deep_merge(resolved, resolve(parent))
+        resolved = gitlab_ci.deep_merge(resolved, {k: v for k, v in job.items() if k != "extends"})
         resolved.setdefault("_extends", set()).update(
             {parents} if isinstance(parents, str) else set(parents)
         )
@@ -55,6 +46,11 @@ def load_ci() -> tuple[dict, dict[str, dict]]:
 
 TOP, JOBS = load_ci()
 TEMPLATE_JOB = yaml.safe_load(TEMPLATE.read_text())[".build-dockerfile"]
+COMPONENT_INCLUDES = {
+    include["inputs"]["job_name"]: include
+    for include in gitlab_ci.read(CI_FILE, ROOT).body["include"]
+    if "component" in include
+}
 
 
 def relative(path: Path) -> str:
@@ -71,7 +67,9 @@ def test_every_image_has_a_build_job_from_the_template_with_its_graph_entry(name
     spec = GRAPH.get(name)
     job = JOBS.get(f"build-{name}")
     assert job is not None, f"images.yml has {name} but .gitlab-ci.yml has no build-{name}"
-    assert job["script"] == TEMPLATE_JOB["script"]
+    # made by the component, whose job is the template's
+    assert f"build-{name}" in COMPONENT_INCLUDES
+    assert job["script"] == TEMPLATE_JOB["script"] and job["stage"] == "build"
     variables = job["variables"]
     assert variables["IMAGE_NAME"] == name
     assert variables["DOCKERFILE"] == relative(spec.dockerfile)
@@ -87,6 +85,17 @@ def test_every_image_has_a_build_job_from_the_template_with_its_graph_entry(name
     if spec.replaces:  # as imagectl's build passes them
         expected["REPLACES"] = " ".join(sorted(spec.replaces))
     assert build_args(job) == expected
+
+
+def test_build_jobs_come_from_this_projects_component_at_the_pipelines_commit() -> None:
+    for job_name, include in COMPONENT_INCLUDES.items():
+        assert include["component"] == (
+            "$CI_SERVER_FQDN/$CI_PROJECT_PATH/build-dockerfile@$CI_COMMIT_SHA"
+        ), job_name
+        # the component's default registry is where the test and promote jobs look
+        assert "registry_url" not in include["inputs"], job_name
+    registry_default = gitlab_ci.read(COMPONENT, ROOT).inputs["registry_url"]["default"]
+    assert TOP["variables"]["REGISTRY_URL"] == registry_default
 
 
 def test_the_root_images_base_is_images_yml_base_image() -> None:
@@ -115,7 +124,11 @@ def test_no_job_builds_or_tests_an_image_that_images_yml_lacks() -> None:
 
 def test_promote_moves_latest_of_every_image_on_the_default_branch_only() -> None:
     job = JOBS["promote"]
-    assert job["stage"] == TOP["stages"][-1]
+    stages = TOP["stages"]
+    # after the stage of every job but the release, which only tag pipelines have
+    for name, other in JOBS.items():
+        if name not in ("promote", "release"):
+            assert stages.index(other["stage"]) < stages.index(job["stage"]), name
     script = "\n".join(job["script"])
     for name in GRAPH.images:
         assert f"imagectl promote {name}" in script
@@ -163,3 +176,53 @@ def test_shared_runner_jobs_use_dind_over_tls() -> None:
         assert variables["DOCKER_HOST"] == "tcp://docker:2376"
         assert variables["DOCKER_TLS_CERTDIR"] == "/certs"
         assert variables["DOCKER_TLS_VERIFY"] == "1"
+
+
+def test_a_release_job_publishes_the_component_on_version_tags_only_after_every_stage() -> None:
+    job = JOBS["release"]
+    assert job["stage"] == TOP["stages"][-1]
+    assert job["release"]["tag_name"] == "$CI_COMMIT_TAG"
+    assert "needs" not in job
+    (rule,) = job["rules"]
+    assert rule["if"].startswith("$CI_COMMIT_TAG =~ ")
+    pattern = rule["if"].split("=~ ", 1)[1].strip("/")
+    for tag in ("1.0.0", "12.3.45"):
+        assert re.search(pattern, tag), tag
+    for not_a_version in ("v1.0.0", "1.0", "1.0.0-rc1", "latest"):
+        assert not re.search(pattern, not_a_version), not_a_version
+
+
+def test_gitlabs_catalog_sees_one_component_build_dockerfile() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "templates"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert gitlab_ci.component_paths(tracked) == ["templates/build-dockerfile.yml"]
+
+
+def test_every_component_input_has_a_type_and_a_description() -> None:
+    inputs = gitlab_ci.read(COMPONENT, ROOT).inputs
+    for name, settings in inputs.items():
+        assert settings.get("type") in gitlab_ci.INPUT_TYPES, name
+        assert len(settings.get("description", "")) > 20, name
+    # the image name has no default: GitLab asks for it
+    assert [name for name, settings in inputs.items() if "default" not in settings] == [
+        "image_name"
+    ]
+
+
+def test_the_component_maps_every_input_to_the_templates_job() -> None:
+    component = gitlab_ci.read(COMPONENT, ROOT)
+    assert gitlab_ci.used_inputs(component.body) == set(component.inputs)
+    (job_key,) = [key for key in component.body if key != "include"]
+    job = component.body[job_key]
+    assert job["extends"] == ".build-dockerfile"
+    assert "script" not in job  # the one copy of the script is the template's
+    # each variable the template reads is set from an input
+    template_variables = {"IMAGE_NAME", "DOCKERFILE", *TEMPLATE_JOB["variables"]}
+    set_here = set(job["variables"])
+    assert set_here <= template_variables | {"DOCKER_DIND_IMAGE", "REGISTRY_URL"}
+    assert {"IMAGE_NAME", "DOCKERFILE", "CONTEXT", "BUILD_ARGS", "PLATFORM"} <= set_here
