@@ -77,12 +77,12 @@ COPY --chown=1000:1000 docker/home/ /home/analyst/
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
     --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
-    mkdir -p /usr/share/analysis-template \
- && cd /usr/share/analysis-template \
- && image-contents > contents.json \
+    here=/usr/share/analysis-template \
+ && mkdir -p "$here" \
+ && image-contents > "$here/contents.json" \
  && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
-      --name cpu contents.json /tmp/sbom/cpu.lock > sbom.cdx.json \
- && ln -s contents.json manifest.json \
+      --name cpu "$here/contents.json" /tmp/sbom/cpu.lock > "$here/sbom.cdx.json" \
+ && ln -s contents.json "$here/manifest.json" \
  && ln -s image-contents /usr/local/bin/image-manifest
 
 # the notebook user by name, as start.sh and NB_USER know it

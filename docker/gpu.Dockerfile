@@ -49,11 +49,11 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
     --mount=type=bind,source=docker/requirements,target=/tmp/sbom/requirements \
-    cd /usr/share/analysis-template \
- && image-contents > contents.json \
+    here=/usr/share/analysis-template \
+ && image-contents > "$here/contents.json" \
  && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
-      --name gpu contents.json /tmp/sbom/requirements/cpu.lock /tmp/sbom/requirements/gpu.lock \
-      > sbom.cdx.json
+      --name gpu "$here/contents.json" \
+      /tmp/sbom/requirements/cpu.lock /tmp/sbom/requirements/gpu.lock > "$here/sbom.cdx.json"
 
 # back to cpu's notebook user (UID 1000), by name as cpu.Dockerfile does
 # hadolint ignore=DL3066
