@@ -25,6 +25,8 @@ from pipeline_support import (
     open_local_gitlab,
 )
 
+from imagectl import publish, registry, sbom
+
 
 def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as_it_was(
     tmp_path: Path,
@@ -116,6 +118,24 @@ def test_merge_request_pipeline_pushes_its_sha_tag_and_leaves_latest(
     pushed = gitlab.digest("cpu", sha)
     assert pushed is not None and pushed != earlier_latest
     assert gitlab.digest("cpu", "latest") == earlier_latest
+
+
+def test_build_job_reports_the_images_sbom_and_the_test_job_attaches_it(
+    gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun]
+) -> None:
+    sha, pipeline = merge_request
+    assert pipeline.returncode == 0, pipeline.tail()
+    # the build job's cyclonedx report (gitlab-ci-local keeps a job's artifacts here)
+    report = gitlab.clone / ".gitlab-ci-local/artifacts/build-cpu/gl-sbom-cpu.cdx.json"
+    assert report.is_file(), pipeline.tail()
+    carried = sbom.parse(report.read_text())
+    assert carried.metadata.component.name == "cpu"
+    assert any(c.name == "numpy" for c in carried.components)
+    # and in the registry, attached to the digest the merge request pushed
+    ref = registry.parse_reference(f"{gitlab.registry_url}/cpu:{sha}")
+    attached = sbom.parse(publish.fetch_sbom(registry.RegistryClient(ref.host), ref))
+    assert attached.metadata.component.purl.version == gitlab.digest("cpu", sha)
+    assert {str(c.purl) for c in attached.components} == {str(c.purl) for c in carried.components}
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,12 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from imagectl import build, config, tags
+from imagectl import build, config, host, tags
 from imagectl.revision import Revision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +24,8 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 REGISTRY_URL = "registry.example.com/group/analysis-template"
 PROJECT_URL = "https://gitlab.example.com/group/analysis-template"
 NOT_FOUND = "Error response from daemon: manifest for {ref} not found: manifest unknown"
+COMMIT_TIMESTAMP = "2026-11-14T22:13:20Z"  # GitLab's CI_COMMIT_TIMESTAMP: ISO 8601, UTC
+COMMIT_EPOCH = 1794694400
 
 # A stand-in for the docker CLI: the registry and the engine's images live in a JSON file.
 FAKE_DOCKER = r"""
@@ -56,10 +57,28 @@ elif args[:2] == ["image", "inspect"]:
     else:
         key = template.split('"')[1]
         print(image["labels"].get(key, "<no value>"))
+elif args[:2] == ["buildx", "inspect"]:
+    if state.get("buildkit"):
+        print(f"Name: default\nDriver: docker\nBuildKit version: {state['buildkit']}")
+    else:
+        code = 1  # no buildx
+elif args[0] == "create":
+    state["containers"][f"c{len(state['containers'])}"] = args[-2]
+    print(f"c{len(state['containers']) - 1}")
+elif args[0] == "cp":
+    container, path = args[1].split(":", 1)
+    files = state["local"][state["containers"][container]].get("files", {})
+    if path in files:
+        open(args[2], "w").write(files[path])
+    else:
+        print(f"Error: Could not find the file {path} in container", file=sys.stderr); code = 1
+elif args[0] == "rm":
+    state["containers"].pop(args[-1])
 elif args[0] == "build":
     tag = args[args.index("--tag") + 1]
     labels = dict(a.split("=", 1) for i, a in enumerate(args) if i and args[i - 1] == "--label")
-    state["local"][tag] = {"id": "sha256:built", "labels": labels}
+    files = state.get("built_files", {})
+    state["local"][tag] = {"id": "sha256:built", "labels": labels, "files": files}
     state["registry"].update(state.pop("pushed_during_build", {}))
 elif args[0] == "push":
     state["registry"][args[-1]] = state["local"][args[-1]]
@@ -79,6 +98,7 @@ class Job:
     output: str
     calls: list[dict]
     registry: dict[str, dict]
+    containers: dict[str, str]
 
     def commands(self, name: str) -> list[list[str]]:
         return [call["argv"] for call in self.calls if call["argv"][0] == name]
@@ -112,6 +132,7 @@ def run_job(tmp_path: Path):
                     "registry": registry or {},
                     "local": {},
                     "calls": [],
+                    "containers": {},
                     "not_found": NOT_FOUND,
                     **state,
                 }
@@ -130,13 +151,14 @@ def run_job(tmp_path: Path):
             "CA_BUNDLE_FILE": "",
             "PLATFORM": "",
             "CI_COMMIT_SHA": SHA,
+            "CI_COMMIT_TIMESTAMP": COMMIT_TIMESTAMP,
             "CI_PROJECT_URL": PROJECT_URL,
             "REGISTRY_URL": REGISTRY_URL,
             **(env or {}),
         }
         result = subprocess.run(
             ["sh", "-c", template_script()],
-            cwd=ROOT,
+            cwd=tmp_path,  # the job's checkout: its report files land here
             env=job_env,
             capture_output=True,
             text=True,
@@ -144,7 +166,11 @@ def run_job(tmp_path: Path):
         )
         final = json.loads(state_file.read_text())
         return Job(
-            result.returncode, result.stdout + result.stderr, final["calls"], final["registry"]
+            result.returncode,
+            result.stdout + result.stderr,
+            final["calls"],
+            final["registry"],
+            final["containers"],
         )
 
     return run
@@ -164,17 +190,13 @@ def test_labels_and_sha_tag_equal_what_imagectl_build_writes(
     assert job.returncode == 0, job.output
     monkeypatch.setenv("REGISTRY_URL", REGISTRY_URL)
     graph = config.load(ROOT)
-    revision = Revision(sha=SHA, version=SHA, source=PROJECT_URL, dirty=False, timestamp=0)
+    revision = Revision(
+        sha=SHA, version=SHA, source=PROJECT_URL, dirty=False, timestamp=COMMIT_EPOCH
+    )
     expected = build.labels(graph.get("cpu"), revision)
     written = dict(label.split("=", 1) for label in values(job.build_argv, "--label"))
-
-    created = "org.opencontainers.image.created"
-    assert written.keys() == expected.keys()
-    assert {k: v for k, v in written.items() if k != created} == {
-        k: v for k, v in expected.items() if k != created
-    }
-    stamp = datetime.strptime(written[created], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 120
+    assert written == expected  # created included: the commit's time, not the clock's
+    assert written["org.opencontainers.image.created"] == COMMIT_TIMESTAMP
     assert values(job.build_argv, "--tag") == [tags.sha_tag(graph, "cpu", SHA)]
     assert values(job.build_argv, "--cache-from") == [tags.latest_tag(graph, "cpu")]
 
@@ -206,6 +228,7 @@ def test_build_args_are_one_per_line_and_may_hold_spaces(run_job) -> None:
     job = run_job(env={"BUILD_ARGS": "BASE_IMAGE=reg/cpu:abc\n\nREPLACES=xgboost-cpu other\n"})
     assert values(job.build_argv, "--build-arg") == [
         "BUILDKIT_INLINE_CACHE=1",
+        f"SOURCE_DATE_EPOCH={COMMIT_EPOCH}",
         "BASE_IMAGE=reg/cpu:abc",
         "REPLACES=xgboost-cpu other",
     ]
@@ -298,3 +321,72 @@ def test_a_registry_that_cannot_be_asked_is_not_taken_for_an_empty_one(run_job) 
     assert job.returncode != 0
     assert "cannot tell whether the registry holds" in job.output
     assert not job.commands("build") and not job.commands("push")
+
+
+def test_the_build_is_dated_by_the_commit_for_buildkit_too(run_job) -> None:
+    job = run_job()
+    assert f"SOURCE_DATE_EPOCH={COMMIT_EPOCH}" in values(job.build_argv, "--build-arg")
+    assert "--output" not in job.build_argv  # no buildx: Debian's 20.10 client
+
+
+@pytest.mark.parametrize(
+    ("buildkit", "rewrites"),
+    [("v0.12.5", False), ("v0.13.2", True), ("v0.16.0", True), ("v1.0.0", True)],
+)
+def test_buildkit_013_and_later_rewrite_layer_timestamps(run_job, buildkit, rewrites) -> None:
+    job = run_job(buildkit=buildkit)
+    assert job.returncode == 0, job.output
+    wanted = ["type=docker,rewrite-timestamp=true"] if rewrites else []
+    assert values(job.build_argv, "--output") == wanted
+
+
+def test_busybox_date_in_the_docker_cli_image_reads_the_commit_time_too(
+    run_job, tmp_path: Path
+) -> None:
+    # docker:27-cli is Alpine, whose date is BusyBox's: it cannot parse ISO 8601 with -d alone
+    host.ensure_debian_packages({"busybox": "busybox"}, "the BusyBox date test")
+    bin_dir = tmp_path / "busybox-bin"
+    bin_dir.mkdir()
+    (bin_dir / "date").symlink_to(shutil.which("busybox", path="/usr/bin:/bin") or "/bin/busybox")
+    job = run_job(env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert job.returncode == 0, job.output
+    assert f"SOURCE_DATE_EPOCH={COMMIT_EPOCH}" in values(job.build_argv, "--build-arg")
+    labels = dict(label.split("=", 1) for label in values(job.build_argv, "--label"))
+    assert labels["org.opencontainers.image.created"] == COMMIT_TIMESTAMP
+
+
+SBOM = '{"bomFormat": "CycloneDX", "specVersion": "1.6"}'
+SBOM_PATH = "/usr/share/analysis-template/sbom.cdx.json"
+
+
+def test_the_images_sbom_becomes_the_jobs_cyclonedx_report(run_job, tmp_path: Path) -> None:
+    job = run_job(built_files={SBOM_PATH: SBOM}, env={"SBOM_PATH": SBOM_PATH})
+    assert job.returncode == 0, job.output
+    assert (tmp_path / "gl-sbom-cpu.cdx.json").read_text() == SBOM
+    assert not job.containers, "the container the SBOM was copied from is left behind"
+    artifacts = yaml.safe_load(TEMPLATE.read_text())[".build-dockerfile"]["artifacts"]
+    assert artifacts["reports"]["cyclonedx"] == ["gl-sbom-*.cdx.json"]
+
+
+def test_a_reused_image_still_gives_its_sbom_report(run_job, tmp_path: Path) -> None:
+    ref = f"{REGISTRY_URL}/cpu:{SHA}"
+    pushed = {
+        "id": "sha256:first",
+        "labels": {
+            "org.opencontainers.image.title": "cpu",
+            "org.opencontainers.image.revision": SHA,
+        },
+        "files": {SBOM_PATH: SBOM},
+    }
+    job = run_job(registry={ref: pushed}, env={"SBOM_PATH": SBOM_PATH})
+    assert job.returncode == 0, job.output
+    assert not job.commands("build")
+    assert (tmp_path / "gl-sbom-cpu.cdx.json").read_text() == SBOM
+
+
+def test_an_image_without_an_sbom_builds_and_says_so(run_job, tmp_path: Path) -> None:
+    job = run_job(env={"SBOM_PATH": SBOM_PATH, "IMAGE_NAME": "team/app"})
+    assert job.returncode == 0, job.output
+    assert "carries no /usr/share/analysis-template/sbom.cdx.json" in job.output
+    assert not list(tmp_path.glob("gl-sbom-*"))
+    assert job.commands("push") == [["push", f"{REGISTRY_URL}/team/app:{SHA}"]]
