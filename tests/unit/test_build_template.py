@@ -115,7 +115,8 @@ def values(argv: list[str], flag: str) -> list[str]:
 
 @pytest.fixture
 def run_job(tmp_path: Path):
-    """Run the template's script with `sh` and the fake docker; returns what it did."""
+    """Run the template's script as a runner does (bash, -e, pipefail) with the fake docker;
+    returns what it did."""
     fake = tmp_path / "docker"
     fake.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
     fake.chmod(0o755)
@@ -157,7 +158,8 @@ def run_job(tmp_path: Path):
             **(env or {}),
         }
         result = subprocess.run(
-            ["sh", "-c", template_script()],
+            # as GitLab's runners run a script: errexit and pipefail
+            ["bash", "-eo", "pipefail", "-c", template_script()],
             cwd=tmp_path,  # the job's checkout: its report files land here
             env=job_env,
             capture_output=True,
