@@ -59,7 +59,7 @@ def graph() -> config.ImageGraph:
 
 
 @pytest.fixture(scope="session")
-def engine() -> docker.DockerClient:
+def docker_client() -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=300)
         client.ping()
@@ -75,23 +75,23 @@ def image_name(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def image_ref(
-    graph: config.ImageGraph, engine: docker.DockerClient, image_name: str, pytestconfig
+    graph: config.ImageGraph, docker_client: docker.DockerClient, image_name: str, pytestconfig
 ) -> str:
     """The image built from this commit; the tests never build it themselves."""
     ref = pytestconfig.getoption("--image-ref") or tags.sha_tag(
         graph, image_name, revision.current(ROOT).sha
     )
     try:
-        pytestconfig.stash[TESTED_IMAGE] = (ref, engine.images.get(ref).id)
+        pytestconfig.stash[TESTED_IMAGE] = (ref, docker_client.images.get(ref).id)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{ref} is not built; run `make image IMAGE={image_name}`")
     return ref
 
 
 @pytest.fixture(scope="session")
-def jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
+def jupyter(docker_client: docker.DockerClient, image_ref: str) -> Iterator[Container]:
     """One JupyterLab container of the image, as `docker run IMAGE` starts it, healthy."""
-    container = Container(engine, image_ref)
+    container = Container(docker_client, image_ref)
     try:
         container.wait_healthy()
         yield container
@@ -100,11 +100,11 @@ def jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
 
 
 @pytest.fixture(scope="session")
-def remapped_jupyter(engine: docker.DockerClient, image_ref: str) -> Iterator[Container]:
+def remapped_jupyter(docker_client: docker.DockerClient, image_ref: str) -> Iterator[Container]:
     """A container started as the README says for a host UID other than 1000 (`--user root
     -e NB_UID=1234 -e NB_GID=2345`), healthy: its notebook user now has that UID and GID."""
     container = Container(
-        engine, image_ref, user="root", environment={"NB_UID": "1234", "NB_GID": "2345"}
+        docker_client, image_ref, user="root", environment={"NB_UID": "1234", "NB_GID": "2345"}
     )
     try:
         container.wait_healthy()
@@ -119,12 +119,12 @@ def host(jupyter: Container) -> testinfra.host.Host:
 
 
 @pytest.fixture
-def start_container(engine: docker.DockerClient, image_ref: str) -> Iterator:
+def start_container(docker_client: docker.DockerClient, image_ref: str) -> Iterator:
     """Start extra containers of the image with their own options; each is removed after."""
     started: list[Container] = []
 
     def start(**run_kwargs: object) -> Container:
-        started.append(Container(engine, image_ref, **run_kwargs))
+        started.append(Container(docker_client, image_ref, **run_kwargs))
         return started[-1]
 
     yield start

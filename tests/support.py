@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import socket
 import sys
 import tarfile
 import time
@@ -16,26 +15,25 @@ import docker
 import pytest
 import testinfra
 
+from imagectl.host import free_port
+
+__all__ = ["IMAGECTL", "ROOT", "Container", "free_port"]
+
 ROOT = Path(__file__).resolve().parents[1]
 # the venv's imagectl, beside the python running the tests
 IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 
 
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Container:
     """A container of the image under test, removed when the test (or session) is done."""
 
-    def __init__(self, engine: docker.DockerClient, image: str, **run_kwargs: object) -> None:
+    def __init__(
+        self, docker_client: docker.DockerClient, image: str, **run_kwargs: object
+    ) -> None:
         self.token = secrets.token_hex(16)
         environment = {"JUPYTER_TOKEN": self.token, **dict(run_kwargs.pop("environment", {}))}
         run_kwargs.setdefault("network_mode", "none")
-        self.container = engine.containers.run(
+        self.container = docker_client.containers.run(
             image, detach=True, environment=environment, **run_kwargs
         )
         self.host = testinfra.get_host(f"docker://{self.container.id}")

@@ -1,9 +1,11 @@
-"""The build host: root or not, its CA bundle, and Debian packages the tool installs on demand."""
+"""The build host: root or not, its CA bundle, free loopback ports, and Debian packages the
+tool installs on demand."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -19,6 +21,13 @@ _CA_CANDIDATES = (
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on now (for a registry or server of a test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def ca_bundle() -> Path | None:

@@ -12,7 +12,7 @@ from e2e_support import Project, make_project, remove_project_images
 
 @pytest.fixture(scope="session")
 def project(
-    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[Project]:
     """The shared project, with its registry up (`imagectl registry up`) for the session."""
     made = make_project(tmp_path_factory.mktemp("e2e-project"))
@@ -21,15 +21,15 @@ def project(
         yield made
     finally:
         made.run("registry", "down", check=False)
-        remove_project_images(engine, made)
+        remove_project_images(docker_client, made)
 
 
 @pytest.fixture
-def fresh_project(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Project]:
+def fresh_project(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Project]:
     """A project of the test's own, no registry started; cleaned up like the shared one."""
     made = make_project(tmp_path / "project")
     try:
         yield made
     finally:
         made.run("registry", "down", check=False)
-        remove_project_images(engine, made)
+        remove_project_images(docker_client, made)

@@ -164,20 +164,20 @@ def make_project(root: Path, base_image: str = MINBASE, images: dict | None = No
     return project
 
 
-def remove_images_under(engine: docker.DockerClient, prefix: str) -> None:
+def remove_images_under(docker_client: docker.DockerClient, prefix: str) -> None:
     """Every local image tagged (or pulled by digest) under `prefix` (host:port/path)."""
-    for image in engine.images.list():
+    for image in docker_client.images.list():
         tagged = [t for t in image.tags if t.startswith(f"{prefix}/")]
         digests = [d for d in image.attrs.get("RepoDigests") or [] if d.startswith(f"{prefix}/")]
         for name in tagged or digests:
             with contextlib.suppress(docker.errors.APIError):
-                engine.images.remove(name, force=True)
+                docker_client.images.remove(name, force=True)
 
 
-def remove_project_images(engine: docker.DockerClient, project: Project) -> None:
+def remove_project_images(docker_client: docker.DockerClient, project: Project) -> None:
     """The project's images, and the untagged leftovers of its rebuilds."""
-    remove_images_under(engine, project.registry)
+    remove_images_under(docker_client, project.registry)
     source = f"org.opencontainers.image.source=file://{project.root}"
-    for image in engine.images.list(filters={"dangling": True, "label": source}):
+    for image in docker_client.images.list(filters={"dangling": True, "label": source}):
         with contextlib.suppress(docker.errors.APIError):
-            engine.images.remove(image.id, force=True)
+            docker_client.images.remove(image.id, force=True)

@@ -1,5 +1,5 @@
 """The build-dockerfile component (templates/build-dockerfile.yml) as another project uses it:
-included with inputs of its own, run by gitlab-ci-local (pipeline_support.py) in a clone of the
+included with inputs of its own, run by gitlab-ci-local (imagectl/gitlab_local.py) in a clone of the
 work tree against a registry of its own; and bad inputs, refused when the pipeline is created.
 
 gitlab-ci-local resolves `include: component:` of the project it runs in, at HEAD's commit;
@@ -19,7 +19,9 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
-from pipeline_support import (
+
+from imagectl import registry
+from imagectl.gitlab_local import (
     ROOT,
     LocalGitLab,
     PipelineSetupError,
@@ -28,8 +30,6 @@ from pipeline_support import (
     list_jobs,
     open_local_gitlab,
 )
-
-from imagectl import registry
 
 IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 CI_FILE = "component-e2e.gitlab-ci.yml"
@@ -50,16 +50,16 @@ def pipeline_file(inputs: str, stages: str = "[build]") -> str:
 
 @pytest.fixture(scope="module")
 def gitlab(
-    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[LocalGitLab]:
     try:
-        local = open_local_gitlab(tmp_path_factory.mktemp("component"), engine)
+        local = open_local_gitlab(tmp_path_factory.mktemp("component"), docker_client)
     except PipelineSetupError as exc:
         pytest.fail(str(exc))
     try:
         yield local
     finally:
-        local.close(engine)
+        local.close(docker_client)
 
 
 def test_inputs_other_than_the_defaults_take_effect(gitlab: LocalGitLab) -> None:

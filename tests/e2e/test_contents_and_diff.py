@@ -54,11 +54,11 @@ def write_wheel(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def cpu_ref(engine: docker.DockerClient) -> str:
+def cpu_ref(docker_client: docker.DockerClient) -> str:
     graph = config.load(ROOT)
     ref = tags.sha_tag(graph, "cpu", revision.current(ROOT).sha)
     try:
-        engine.images.get(ref)
+        docker_client.images.get(ref)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{ref} is not built; run `make image`")
     return ref
@@ -66,7 +66,7 @@ def cpu_ref(engine: docker.DockerClient) -> str:
 
 @pytest.fixture(scope="module")
 def child(
-    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient, cpu_ref: str
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient, cpu_ref: str
 ) -> Iterator[tuple[Project, str, str]]:
     """(project, sha, ref) of an image FROM the cpu image that adds one Python package."""
     wheel = tmp_path_factory.mktemp("wheel") / PROBE
@@ -78,21 +78,21 @@ def child(
         yield project, sha, project.build("child", sha)
     finally:
         project.run("registry", "down", check=False)
-        remove_project_images(engine, project)
+        remove_project_images(docker_client, project)
 
 
-def _embedded(engine: docker.DockerClient, ref: str) -> dict:
-    out = engine.containers.run(
+def _embedded(docker_client: docker.DockerClient, ref: str) -> dict:
+    out = docker_client.containers.run(
         ref, ["cat", contents.EMBEDDED_PATH], remove=True, network_mode="none"
     )
     return json.loads(out)
 
 
 def test_the_cpu_image_embeds_the_contents_the_tool_lists(
-    engine: docker.DockerClient, cpu_ref: str
+    docker_client: docker.DockerClient, cpu_ref: str
 ) -> None:
-    listed = contents.collect(engine, cpu_ref, contents.script_path(ROOT))
-    embedded = _embedded(engine, cpu_ref)
+    listed = contents.collect(docker_client, cpu_ref, contents.script_path(ROOT))
+    embedded = _embedded(docker_client, cpu_ref)
     assert embedded["python_packages"] == listed["python_packages"]
     assert embedded["debian_packages"] == listed["debian_packages"]
     assert {"numpy", "pandas", "jupyterlab", "lightgbm"} <= listed["python_packages"].keys()
@@ -103,20 +103,20 @@ def test_the_cpu_image_embeds_the_contents_the_tool_lists(
 
 
 def test_build_writes_the_contents_as_json_and_markdown_next_to_the_build(
-    engine: docker.DockerClient, child: tuple[Project, str, str]
+    docker_client: docker.DockerClient, child: tuple[Project, str, str]
 ) -> None:
     project, sha, ref = child
     written = json.loads((project.root / f"build/contents/child-{sha}.json").read_text())
-    assert written["id"] == engine.images.get(ref).id
+    assert written["id"] == docker_client.images.get(ref).id
     assert written["python_packages"]["e2e-probe"] == "1.0"
     markdown = (project.root / f"build/contents/child-{sha}.md").read_text()
     assert "| e2e-probe | 1.0 |" in markdown
 
 
 def test_a_child_refreshes_the_embedded_contents(
-    engine: docker.DockerClient, child: tuple[Project, str, str]
+    docker_client: docker.DockerClient, child: tuple[Project, str, str]
 ) -> None:
-    assert _embedded(engine, child[2])["python_packages"]["e2e-probe"] == "1.0"
+    assert _embedded(docker_client, child[2])["python_packages"]["e2e-probe"] == "1.0"
 
 
 def test_diff_to_a_child_shows_exactly_the_added_package_and_a_small_pull(

@@ -12,7 +12,8 @@ from pathlib import Path
 import bcrypt
 import docker
 import pytest
-from e2e_support import Project, free_port, random_sha, remove_images_under
+from e2e_support import Project, random_sha, remove_images_under
+from support import free_port
 
 from imagectl import registry, registry_server
 
@@ -22,7 +23,7 @@ DOCKER_CLI = "/usr/bin/docker"
 
 @pytest.fixture(scope="module")
 def auth_registry(
-    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[str]:
     """A docker-registry with Basic auth for `gitlab-ci-token`, as CI_JOB_TOKEN logs in;
     every image tagged for it is removed afterwards."""
@@ -36,7 +37,7 @@ def auth_registry(
         yield host
     finally:
         registry_server.stop_started(state)
-        remove_images_under(engine, host)
+        remove_images_under(docker_client, host)
 
 
 def _fingerprint(path: Path) -> str | None:

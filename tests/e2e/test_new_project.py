@@ -56,32 +56,32 @@ def compose_v1(scratch: Path) -> ComposeCommand:
 
 
 @pytest.fixture(scope="module")
-def cpu_image(project: Project, engine: docker.DockerClient) -> Iterator[tuple[str, str]]:
+def cpu_image(project: Project, docker_client: docker.DockerClient) -> Iterator[tuple[str, str]]:
     """(sha, reference): the real cpu image of HEAD, tagged under the test registry's path.
     Not pushed: compose builds FROM it locally, as on a machine that pulled it before."""
     head = revision.current(ROOT).sha
     ref = project.ref("cpu", head)
-    engine.images.get(tags.sha_tag(config.load(ROOT), "cpu", head)).tag(ref)
+    docker_client.images.get(tags.sha_tag(config.load(ROOT), "cpu", head)).tag(ref)
     yield head, ref
     with contextlib.suppress(docker.errors.APIError):
-        engine.images.remove(ref)
+        docker_client.images.remove(ref)
 
 
 @pytest.fixture(scope="module")
-def versions(project: Project, engine: docker.DockerClient) -> Iterator[dict[str, str]]:
+def versions(project: Project, docker_client: docker.DockerClient) -> Iterator[dict[str, str]]:
     """Two small versions of `cpu` pushed to the test registry, the first promoted to latest:
     {sha: reference}. (Pinning and pulling need versions in a registry, not a 1.5 GB push.)"""
     refs = {}
     for sha in (random_sha(), random_sha()):
         refs[sha] = project.ref("cpu", sha)
         dockerfile = f"FROM {MINBASE}\nRUN echo {sha} > /version\n"
-        engine.images.build(
+        docker_client.images.build(
             fileobj=io.BytesIO(dockerfile.encode()),
             tag=refs[sha],
             labels={"org.opencontainers.image.revision": sha},
             rm=True,
         )
-        for line in engine.api.push(refs[sha], stream=True, decode=True):
+        for line in docker_client.api.push(refs[sha], stream=True, decode=True):
             assert "error" not in line, line
     client = project.client()
     repository = f"{project.registry.split('/', 1)[1]}/cpu"
@@ -89,7 +89,7 @@ def versions(project: Project, engine: docker.DockerClient) -> Iterator[dict[str
     yield refs
     for ref in refs.values():
         with contextlib.suppress(docker.errors.APIError):
-            engine.images.remove(ref, force=True)
+            docker_client.images.remove(ref, force=True)
 
 
 def new_project(project: Project, directory: Path, *args: str) -> subprocess.CompletedProcess:
@@ -150,7 +150,7 @@ class ComposeProject:
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the project to UID 1234")
 @pytest.mark.parametrize("compose_command", [compose_v2, compose_v1], ids=["compose-v2", "v1.29"])
 def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
-    project, cpu_image, tmp_path, engine, compose_command
+    project, cpu_image, tmp_path, docker_client, compose_command
 ):
     sha, _ = cpu_image
     directory = tmp_path / "analysis"
@@ -177,7 +177,7 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
         imported = compose("exec", "-T", "jupyter", "python", "-c",
                            "import hello_project; print(hello_project.GREETING)")  # fmt: skip
         assert imported.stdout.strip() == "こんにちは"
-        (container,) = engine.containers.list(
+        (container,) = docker_client.containers.list(
             filters={"label": f"{PROJECT_LABEL}={directory.name}"}
         )
         top = container.top(ps_args="-o pid,uid,args")
@@ -199,8 +199,8 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
     finally:
         compose("down", check=False)
         with contextlib.suppress(docker.errors.ImageNotFound):  # the project image it built
-            engine.images.remove(f"{directory.name}-jupyter:local", force=True)
-    left = engine.containers.list(
+            docker_client.images.remove(f"{directory.name}-jupyter:local", force=True)
+    left = docker_client.containers.list(
         all=True, filters={"label": f"com.docker.compose.project={directory.name}"}
     )
     assert left == []
@@ -262,7 +262,7 @@ COMPILER_TRACES = (
 
 
 def test_project_compiles_a_c_extension_offline_and_its_image_has_no_compiler(
-    project, cpu_image, tmp_path, engine
+    project, cpu_image, tmp_path, docker_client
 ):
     sha, _ = cpu_image
     directory = tmp_path / "compiled"
@@ -281,29 +281,31 @@ def test_project_compiles_a_c_extension_offline_and_its_image_has_no_compiler(
         value, module_file = called.stdout.split()
         assert value == "42" and module_file.endswith(".so"), called.stdout
 
-        traces = engine.containers.run(image, ["sh", "-c", COMPILER_TRACES], remove=True)
+        traces = docker_client.containers.run(image, ["sh", "-c", COMPILER_TRACES], remove=True)
         assert traces.decode() == "", f"the project's image holds build tools: {traces!r}"
     finally:
         compose("down", check=False)
         with contextlib.suppress(docker.errors.ImageNotFound):
-            engine.images.remove(image, force=True)
-    left = engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={directory.name}"})
+            docker_client.images.remove(image, force=True)
+    left = docker_client.containers.list(
+        all=True, filters={"label": f"{PROJECT_LABEL}={directory.name}"}
+    )
     assert left == []
 
 
 def test_changing_the_pinned_sha_and_pulling_gives_exactly_that_version(
-    project, versions, tmp_path, engine
+    project, versions, tmp_path, docker_client
 ):
     first_sha, second_sha = versions
     directory = tmp_path / "moving"
     assert new_project(project, directory, "--sha", first_sha).returncode == 0
     compose_file = directory / "docker-compose.yml"
     compose_file.write_text(compose_file.read_text().replace(first_sha, second_sha))
-    engine.images.remove(versions[second_sha], force=True)  # so the pull must fetch it
+    docker_client.images.remove(versions[second_sha], force=True)  # so the pull must fetch it
 
     ComposeProject(compose_v2(tmp_path), directory, token="unused")("pull", "base")
 
-    pulled = engine.images.get(versions[second_sha])
+    pulled = docker_client.images.get(versions[second_sha])
     expected = project.registry_digest("cpu", second_sha)
     assert f"{versions[second_sha].rsplit(':', 1)[0]}@{expected}" in pulled.attrs["RepoDigests"]
     assert pulled.labels["org.opencontainers.image.revision"] == second_sha

@@ -1,5 +1,5 @@
 """The GitLab pipeline (.gitlab-ci.yml, its build jobs from the build-dockerfile component) run by
-gitlab-ci-local (pipeline_support.py): whole pipelines, in a clone of the work tree, against a
+gitlab-ci-local (imagectl/gitlab_local.py): whole pipelines, in a clone of the work tree, against a
 registry of their own that stands in for the project's GitLab registry.
 
 These runs set SKIP_GPU=1: building the gpu image costs minutes, and its test job needs the
@@ -17,15 +17,15 @@ from pathlib import Path
 
 import docker
 import pytest
-from pipeline_support import (
+
+from imagectl import publish, registry, sbom
+from imagectl.gitlab_local import (
     LocalGitLab,
     PipelineRun,
     PipelineSetupError,
     clone_work_tree,
     open_local_gitlab,
 )
-
-from imagectl import publish, registry, sbom
 
 
 def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as_it_was(
@@ -66,16 +66,16 @@ def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as
 
 @pytest.fixture(scope="module")
 def gitlab(
-    tmp_path_factory: pytest.TempPathFactory, engine: docker.DockerClient
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[LocalGitLab]:
     try:
-        local = open_local_gitlab(tmp_path_factory.mktemp("pipeline"), engine)
+        local = open_local_gitlab(tmp_path_factory.mktemp("pipeline"), docker_client)
     except PipelineSetupError as exc:
         pytest.fail(str(exc))
     try:
         yield local
     finally:
-        local.close(engine)
+        local.close(docker_client)
 
 
 def run(
@@ -90,12 +90,12 @@ def run(
 
 
 @pytest.fixture(scope="module")
-def earlier_latest(gitlab: LocalGitLab, engine: docker.DockerClient) -> str:
+def earlier_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
     """A `latest` from before these pipelines (any image will do: the base, as it is small)."""
     base = gitlab.variables["DEBIAN_IMAGE"]
     repository = f"{gitlab.registry_url}/cpu"
-    engine.images.get(base).tag(repository, tag="latest")
-    engine.images.push(repository, tag="latest")
+    docker_client.images.get(base).tag(repository, tag="latest")
+    docker_client.images.push(repository, tag="latest")
     digest = gitlab.digest("cpu", "latest")
     assert digest is not None
     return digest
@@ -186,14 +186,14 @@ def test_failing_image_test_stops_the_pipeline_before_latest_moves(
 
 
 def test_build_refuses_a_sha_tag_that_holds_another_image(
-    gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun], engine: docker.DockerClient
+    gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun], docker_client: docker.DockerClient
 ) -> None:
     latest = gitlab.digest("cpu", "latest")
     sha = gitlab.commit("a commit whose tag someone else pushed")
     # the cpu image of the merge request, pushed under the new commit's tag
     squatter = f"{gitlab.registry_url}/cpu:{sha}"
-    engine.images.get(f"{gitlab.registry_url}/cpu:{merge_request[0]}").tag(squatter)
-    engine.images.push(squatter.rsplit(":", 1)[0], tag=sha)
+    docker_client.images.get(f"{gitlab.registry_url}/cpu:{merge_request[0]}").tag(squatter)
+    docker_client.images.push(squatter.rsplit(":", 1)[0], tag=sha)
     before = gitlab.digest("cpu", sha)
 
     pipeline = run(gitlab, "D-tag-taken")

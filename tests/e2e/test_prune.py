@@ -17,7 +17,7 @@ def _next_second() -> None:
 
 
 def test_prune_keeps_current_latest_and_the_newest_and_removes_older_shas(
-    fresh_project: Project, engine: docker.DockerClient
+    fresh_project: Project, docker_client: docker.DockerClient
 ) -> None:
     project = fresh_project
     head = subprocess.run(
@@ -28,19 +28,19 @@ def test_prune_keeps_current_latest_and_the_newest_and_removes_older_shas(
         _next_second()  # the build-time label, which orders versions, counts seconds
         project.build("tiny", sha)
     _next_second()  # a rebuild of the same SHA leaves an untagged earlier build behind
-    leftover = engine.images.get(project.ref("tiny", newest)).id
+    leftover = docker_client.images.get(project.ref("tiny", newest)).id
     project.build("tiny", newest)
-    assert engine.images.get(project.ref("tiny", newest)).id != leftover
+    assert docker_client.images.get(project.ref("tiny", newest)).id != leftover
 
     dry = project.run("prune", "--keep", "1", "--dry-run").stdout
     assert f"would remove {project.ref('tiny', oldest)}" in dry
-    assert has_image(engine, project.ref("tiny", oldest))
+    assert has_image(docker_client, project.ref("tiny", oldest))
 
     pruned = project.run("prune", "--keep", "1").stdout
     assert "removed 3 image(s)" in pruned
     for sha in (oldest, older):
-        assert not has_image(engine, project.ref("tiny", sha))
-    assert not has_image(engine, leftover)
+        assert not has_image(docker_client, project.ref("tiny", sha))
+    assert not has_image(docker_client, leftover)
     for tag in (head, newer, newest, "latest"):  # current, 1 newest kept, latest
-        assert has_image(engine, project.ref("tiny", tag))
-    assert has_image(engine, MINBASE)
+        assert has_image(docker_client, project.ref("tiny", tag))
+    assert has_image(docker_client, MINBASE)

@@ -12,12 +12,12 @@ from imagectl import revision
 
 
 def test_building_the_commit_again_gives_the_same_image_id(
-    engine: docker.DockerClient, image_ref: str, image_name: str
+    docker_client: docker.DockerClient, image_ref: str, image_name: str
 ) -> None:
-    before = engine.images.get(image_ref)
+    before = docker_client.images.get(image_ref)
     again = subprocess.run(
         [IMAGECTL, "build", image_name], cwd=ROOT, capture_output=True, text=True, timeout=900
     )
     assert again.returncode == 0, again.stderr[-3000:]
-    assert engine.images.get(image_ref).id == before.id
+    assert docker_client.images.get(image_ref).id == before.id
     assert before.labels["org.opencontainers.image.created"] == revision.current(ROOT).created

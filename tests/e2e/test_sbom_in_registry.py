@@ -48,11 +48,13 @@ def test_an_attached_sbom_is_fetched_back_byte_for_byte(project: Project) -> Non
 
 
 def test_a_version_pushed_without_an_sbom_says_so(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
     ref = project.build("tiny", sha)
-    engine.images.push(ref.rsplit(":", 1)[0], tag=sha)  # a plain docker push attaches nothing
+    docker_client.images.push(
+        ref.rsplit(":", 1)[0], tag=sha
+    )  # a plain docker push attaches nothing
     missing = project.run("sbom", f"tiny:{sha}", check=False)
     assert missing.returncode == 5
     assert "has no SBOM" in missing.stderr and "plain `docker push`" in missing.stderr
@@ -63,11 +65,11 @@ def test_a_version_pushed_without_an_sbom_says_so(
 
 
 def test_a_malformed_sbom_in_the_registry_is_reported_not_trusted(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
     ref = project.build("tiny", sha)
-    engine.images.push(ref.rsplit(":", 1)[0], tag=sha)
+    docker_client.images.push(ref.rsplit(":", 1)[0], tag=sha)
     publish.attach_sbom(project.client(), registry.parse_reference(ref), '{"bomFormat": "x"')
     refused = project.run("sbom", f"tiny:{sha}", check=False)
     assert refused.returncode == 5

@@ -19,42 +19,44 @@ def _digest(output: str) -> str:
     return output.strip().splitlines()[-1].split("@", 1)[1]
 
 
-def _forget_locally(engine: docker.DockerClient, project: Project, name: str, sha: str) -> None:
+def _forget_locally(
+    docker_client: docker.DockerClient, project: Project, name: str, sha: str
+) -> None:
     for tag in (project.ref(name, sha), project.ref(name, "latest")):
-        engine.images.remove(tag)
+        docker_client.images.remove(tag)
 
 
 def test_pull_by_sha_gives_the_pushed_digest_and_pull_by_digest_works(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
     ref = project.build("tiny", sha)
-    image_id = engine.images.get(ref).id
+    image_id = docker_client.images.get(ref).id
     pushed = _digest(project.run("push", "tiny", "--sha", sha).stdout)
-    _forget_locally(engine, project, "tiny", sha)
+    _forget_locally(docker_client, project, "tiny", sha)
 
     pulled = project.run("pull", "tiny", "--sha", sha)
     assert _digest(pulled.stdout) == pushed
     repo = ref.rsplit(":", 1)[0]
-    image = engine.images.get(ref)
+    image = docker_client.images.get(ref)
     assert f"{repo}@{pushed}" in image.attrs["RepoDigests"]
     assert image.id == image_id
 
-    engine.images.remove(ref)
+    docker_client.images.remove(ref)
     by_digest = project.run("pull", "tiny", "--digest", pushed)
     assert _digest(by_digest.stdout) == pushed
-    assert engine.images.get(f"{repo}@{pushed}").id == image_id
+    assert docker_client.images.get(f"{repo}@{pushed}").id == image_id
 
 
 def test_a_changed_image_under_a_pushed_sha_is_refused_and_the_registry_keeps_the_first(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
-    first_id = engine.images.get(project.build("tiny", sha)).id
+    first_id = docker_client.images.get(project.build("tiny", sha)).id
     pushed = _digest(project.run("push", "tiny", "--sha", sha).stdout)
     # another image under the same SHA: here, one dated otherwise than the commit
     other = {"CI_COMMIT_TIMESTAMP": "2001-02-03T04:05:06Z"}
-    second_id = engine.images.get(project.build("tiny", sha, env=other)).id
+    second_id = docker_client.images.get(project.build("tiny", sha, env=other)).id
     assert second_id != first_id
 
     refused = project.run("push", "tiny", "--sha", sha, check=False)
@@ -66,16 +68,16 @@ def test_a_changed_image_under_a_pushed_sha_is_refused_and_the_registry_keeps_th
 
 
 def test_a_rebuild_of_a_pushed_commit_is_the_same_image_and_its_push_a_no_op(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
     ref = project.build("tiny", sha)
-    first_id = engine.images.get(ref).id
+    first_id = docker_client.images.get(ref).id
     pushed = _digest(project.run("push", "tiny", "--sha", sha).stdout)
-    engine.images.remove(ref)  # as on another machine: nothing of the first build is tagged
+    docker_client.images.remove(ref)  # as on another machine: nothing of the first build is tagged
     rebuilt = project.build("tiny", sha)
-    assert engine.images.get(rebuilt).id == first_id
-    created = engine.images.get(rebuilt).labels["org.opencontainers.image.created"]
+    assert docker_client.images.get(rebuilt).id == first_id
+    created = docker_client.images.get(rebuilt).labels["org.opencontainers.image.created"]
     assert created == project.commit_time()
     again = project.run("push", "tiny", "--sha", sha)
     assert "already in the registry as this image" in again.stderr
@@ -92,7 +94,7 @@ def test_pushing_the_same_image_again_is_a_no_op(project: Project) -> None:
 
 
 def test_promote_needs_a_test_pass_for_the_image_then_latest_is_the_shas_digest(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     sha = random_sha()
     ref = project.build("tiny", sha)
@@ -105,23 +107,23 @@ def test_promote_needs_a_test_pass_for_the_image_then_latest_is_the_shas_digest(
     assert project.registry_digest("tiny", "latest") == latest_before
 
     # what tests/conftest.py's session hook writes when the image's tests pass
-    passes.record(project.root, "tiny", engine.images.get(ref).id, ref, tests=1)
+    passes.record(project.root, "tiny", docker_client.images.get(ref).id, ref, tests=1)
     project.run("promote", "tiny", "--sha", sha)
     assert project.registry_digest("tiny", "latest") == pushed
 
 
 def test_a_registry_killed_mid_push_fails_clearly_keeps_latest_and_a_retry_succeeds(
-    project: Project, engine: docker.DockerClient
+    project: Project, docker_client: docker.DockerClient
 ) -> None:
     good, interrupted = random_sha(), random_sha()
     project.new_nonce()
     ref = project.build("bulky", good)
     project.run("push", "bulky", "--sha", good)
-    passes.record(project.root, "bulky", engine.images.get(ref).id, ref, tests=1)
+    passes.record(project.root, "bulky", docker_client.images.get(ref).id, ref, tests=1)
     latest = _digest(project.run("promote", "bulky", "--sha", good).stdout)
 
     project.new_nonce()
-    new_id = engine.images.get(project.build("bulky", interrupted)).id
+    new_id = docker_client.images.get(project.build("bulky", interrupted)).id
     push = subprocess.Popen(
         [IMAGECTL, "push", "bulky", "--sha", interrupted],
         cwd=project.root,

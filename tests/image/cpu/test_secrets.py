@@ -21,16 +21,16 @@ PRIVATE_KEY = "-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"
 THIRD_PARTY_TEST_DATA = re.compile(r"/site-packages/[^/]+/tests?/")
 
 
-def test_labels_and_environment_hold_no_secret(engine, image_ref) -> None:
-    config = engine.images.get(image_ref).attrs["Config"]
+def test_labels_and_environment_hold_no_secret(docker_client, image_ref) -> None:
+    config = docker_client.images.get(image_ref).attrs["Config"]
     found = [e for e in config["Env"] if SECRET_ASSIGNMENT.search(e) or "PRIVATE KEY" in e]
     found += [f"{k}={v}" for k, v in (config["Labels"] or {}).items()
               if SECRET_ASSIGNMENT.search(f"{k}={v}") or "PRIVATE KEY" in v]  # fmt: skip
     assert found == []
 
 
-def test_build_history_holds_no_secret(engine, image_ref) -> None:
-    steps = [step["CreatedBy"] for step in engine.api.history(image_ref)]
+def test_build_history_holds_no_secret(docker_client, image_ref) -> None:
+    steps = [step["CreatedBy"] for step in docker_client.api.history(image_ref)]
     found = [s for s in steps if SECRET_ASSIGNMENT.search(s) or "PRIVATE KEY" in s]
     assert found == [], "\n".join(found)
 
@@ -47,14 +47,16 @@ def pem_blocks(text: str) -> set[str]:
     return set(re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S))
 
 
-def layer_files(engine, image_ref: str, max_size: int = 5_000_000) -> Iterator[tuple[str, bytes]]:
+def layer_files(
+    docker_client, image_ref: str, max_size: int = 5_000_000
+) -> Iterator[tuple[str, bytes]]:
     """(layer:path, content) of every regular file of every layer of the image, up to
     `max_size` (a PEM bundle is a small text file; what is larger is compiled code).
 
     On a local overlay2 engine each layer's diff directory is exactly what its tarball holds,
     and reading it takes seconds where `docker save` of 2 GB takes a minute; elsewhere, save.
     """
-    driver = engine.images.get(image_ref).attrs["GraphDriver"]
+    driver = docker_client.images.get(image_ref).attrs["GraphDriver"]
     data = driver.get("Data") or {}
     diffs = [data.get("UpperDir"), *(data.get("LowerDir") or "").split(":")]
     diffs = [Path(d) for d in diffs if d]
@@ -64,7 +66,7 @@ def layer_files(engine, image_ref: str, max_size: int = 5_000_000) -> Iterator[t
                 if path.is_file() and not path.is_symlink() and path.stat().st_size <= max_size:
                     yield f"{diff.parent.name}:{path.relative_to(diff)}", path.read_bytes()
         return
-    stream = io.BufferedReader(_Chunks(engine.images.get(image_ref).save(named=True)))
+    stream = io.BufferedReader(_Chunks(docker_client.images.get(image_ref).save(named=True)))
     with tarfile.open(fileobj=stream, mode="r|") as image:
         for member in image:
             if member.name.endswith("layer.tar"):
@@ -93,7 +95,7 @@ class _Chunks(io.RawIOBase):
         return size
 
 
-def test_build_hosts_ca_bundle_is_in_no_layer(engine, image_ref, root_host) -> None:
+def test_build_hosts_ca_bundle_is_in_no_layer(docker_client, image_ref, root_host) -> None:
     ca = host.ca_bundle()
     if ca is None:
         pytest.skip("this host has no CA bundle, so no build used one")
@@ -105,7 +107,7 @@ def test_build_hosts_ca_bundle_is_in_no_layer(engine, image_ref, root_host) -> N
     markers = [block.splitlines()[len(block.splitlines()) // 2].encode() for block in extra]
     bundle_digest = hashlib.sha256(host_bundle).hexdigest()
     leaks, files = [], 0
-    for where, data in layer_files(engine, image_ref):
+    for where, data in layer_files(docker_client, image_ref):
         files += 1
         if any(m in data for m in markers) or (
             len(data) == len(host_bundle) and hashlib.sha256(data).hexdigest() == bundle_digest

@@ -14,9 +14,9 @@ GPU_TESTS = Path(__file__).resolve().parents[2] / "gpu"
 REPORT = "/tmp/gpu-tests.xml"
 
 
-def run_gpu_tests(engine: docker.DockerClient, image_ref: str, **environment: str) -> tuple:
+def run_gpu_tests(docker_client: docker.DockerClient, image_ref: str, **environment: str) -> tuple:
     """`docker run -v tests/gpu:/tests/gpu:ro IMAGE pytest /tests/gpu`: exit code, JUnit XML."""
-    container = engine.containers.run(
+    container = docker_client.containers.run(
         image_ref,
         ["pytest", "/tests/gpu", f"--junitxml={REPORT}"],
         detach=True,
@@ -38,8 +38,8 @@ def run_gpu_tests(engine: docker.DockerClient, image_ref: str, **environment: st
 
 
 @pytest.fixture(scope="module")
-def default_run(engine: docker.DockerClient, image_ref: str) -> tuple:
-    return run_gpu_tests(engine, image_ref)
+def default_run(docker_client: docker.DockerClient, image_ref: str) -> tuple:
+    return run_gpu_tests(docker_client, image_ref)
 
 
 def test_gpu_tests_are_collected_in_the_image(default_run: tuple) -> None:
@@ -66,9 +66,9 @@ def test_gpu_tests_skip_without_a_gpu_and_say_why(default_run: tuple) -> None:
 
 
 def test_gpu_tests_fail_without_a_gpu_when_a_runner_requires_one(
-    engine: docker.DockerClient, image_ref: str
+    docker_client: docker.DockerClient, image_ref: str
 ) -> None:
-    code, report, output = run_gpu_tests(engine, image_ref, GPU_TESTS_REQUIRE_GPU="1")
+    code, report, output = run_gpu_tests(docker_client, image_ref, GPU_TESTS_REQUIRE_GPU="1")
     assert code == 1, output
     failed = [case for case in report.iter("testcase") if case.find("skipped") is None]
     assert failed and len(failed) == len(list(report.iter("testcase"))), output

@@ -6,7 +6,8 @@ the bench depend on or dirty the work tree. Images go to a registry of its own o
 loopback port, which acts as the project's GitLab registry (CI_REGISTRY). The jobs run with
 the shell executor (the file's `image:` and dind service are for GitLab's runners) on this
 host's engine, with the BuildKit-capable client, and the Python tools of the running venv.
-Used by tests/e2e/test_pipeline.py and scripts/bench_pipeline.py.
+Used by tests/e2e/test_pipeline.py, tests/e2e/test_component.py and
+scripts/bench_pipeline.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -81,12 +81,6 @@ def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml", preview: bool = Fals
         timeout=120,
     )
     return PipelineRun(result.returncode, result.stdout, time.monotonic() - start)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -205,20 +199,20 @@ class LocalGitLab:
         )
         return found.digest if found else None
 
-    def close(self, engine_client: docker.DockerClient) -> None:
+    def close(self, docker_client: docker.DockerClient) -> None:
         """Stop the registry (by its PID) and remove its storage, the images the pipelines
         made (tagged under the registry, or labelled with this clone's project URL) and the
         clone."""
         registry_server.stop_started(self.state_dir)
-        for image in engine_client.images.list():
+        for image in docker_client.images.list():
             tags = [t for t in image.tags if t.startswith(f"{self.registry_host}/")]
             for tag in tags:
                 with contextlib.suppress(docker.errors.APIError):
-                    engine_client.images.remove(tag, force=True)
+                    docker_client.images.remove(tag, force=True)
         label = f"org.opencontainers.image.source={self.project_url}"
-        for image in engine_client.images.list(all=True, filters={"label": label}):
+        for image in docker_client.images.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.APIError):
-                engine_client.images.remove(image.id, force=True)
+                docker_client.images.remove(image.id, force=True)
         shutil.rmtree(self.state_dir, ignore_errors=True)
         shutil.rmtree(self.clone, ignore_errors=True)
 
@@ -258,12 +252,12 @@ def clone_work_tree(source: Path, clone: Path) -> None:
     )
 
 
-def open_local_gitlab(workdir: Path, engine_client: docker.DockerClient) -> LocalGitLab:
+def open_local_gitlab(workdir: Path, docker_client: docker.DockerClient) -> LocalGitLab:
     """A clone of the work tree in `workdir`, its registry started; close() undoes both."""
     gitlab_ci_local()
     local = LocalGitLab(
         clone=workdir / "clone",
-        registry_host=f"127.0.0.1:{free_port()}",
+        registry_host=f"127.0.0.1:{host.free_port()}",
         # the origin URL names the project: CI_PROJECT_PATH, CI_PROJECT_URL, CI_REGISTRY_IMAGE
         project_path=f"e2e-{secrets.token_hex(3)}/analysis-template",
         state_dir=workdir / "registry",
@@ -272,14 +266,14 @@ def open_local_gitlab(workdir: Path, engine_client: docker.DockerClient) -> Loca
         clone_work_tree(ROOT, local.clone)
         local.git("remote", "set-url", "origin", f"{local.project_url}.git")
         registry_server.ensure_running(local.state_dir, local.registry_host)
-        local.variables = _local_variables(local, engine_client)
+        local.variables = _local_variables(local, docker_client)
     except BaseException:
-        local.close(engine_client)
+        local.close(docker_client)
         raise
     return local
 
 
-def _local_variables(local: LocalGitLab, engine_client: docker.DockerClient) -> dict[str, str]:
+def _local_variables(local: LocalGitLab, docker_client: docker.DockerClient) -> dict[str, str]:
     """What turns the GitLab pipeline into a local one; the YAML stays as GitLab reads it."""
     graph = config.load(ROOT)
     client = engine.build_client()
@@ -296,7 +290,7 @@ def _local_variables(local: LocalGitLab, engine_client: docker.DockerClient) -> 
         # the base `imagectl build` uses here (a local debootstrap when Docker Hub is out of
         # reach), so the builds hit the BuildKit cache of earlier builds
         "DEBIAN_IMAGE": base.ensure(
-            graph.base, engine_client, client.argv[0], ROOT / ".cache/base"
+            graph.base, docker_client, client.argv[0], ROOT / ".cache/base"
         ),
         "CA_BUNDLE_FILE": str(ca) if ca else "",
         "TOOLS_VENV": sys.prefix,
