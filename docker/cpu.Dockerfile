@@ -75,12 +75,12 @@ COPY --chown=1000:1000 docker/home/ /home/analyst/
 # A child image reruns the `image-contents` line after adding packages. Cheap, so it can come
 # last. manifest.json and image-manifest are the old names, kept for older downstream images.
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
+    --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
     --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
     here=/usr/share/analysis-template \
  && mkdir -p "$here" \
  && image-contents > "$here/contents.json" \
- && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
+ && PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python /tmp/sbom/sbom.py \
       --name cpu "$here/contents.json" /tmp/sbom/cpu.lock > "$here/sbom.cdx.json" \
  && ln -s contents.json "$here/manifest.json" \
  && ln -s image-contents /usr/local/bin/image-manifest

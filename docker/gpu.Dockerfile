@@ -47,11 +47,11 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
  && /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
 # cpu's record of what the image holds and its SBOM, refreshed now that gpu added packages
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=bind,source=src/imagectl,target=/tmp/sbom/imagectl \
+    --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
     --mount=type=bind,source=docker/requirements,target=/tmp/sbom/requirements \
     here=/usr/share/analysis-template \
  && image-contents > "$here/contents.json" \
- && PYTHONPATH=/tmp/sbom PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python -m imagectl.sbom \
+ && PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python /tmp/sbom/sbom.py \
       --name gpu "$here/contents.json" \
       /tmp/sbom/requirements/cpu.lock /tmp/sbom/requirements/gpu.lock > "$here/sbom.cdx.json"
 

@@ -91,9 +91,11 @@ def bumped_worktree(package: str) -> Iterator[Path]:
             run(["git", "worktree", "remove", "--force", str(tree)])
 
 
-def healthy_after_run(engine: docker.DockerClient, ref: str) -> float:
+def healthy_after_run(docker_client: docker.DockerClient, ref: str) -> float:
     start = time.monotonic()
-    container = engine.containers.run(ref, detach=True, environment={"JUPYTER_TOKEN": "bench"})
+    container = docker_client.containers.run(
+        ref, detach=True, environment={"JUPYTER_TOKEN": "bench"}
+    )
     try:
         while time.monotonic() - start < 60:
             container.reload()
@@ -120,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
 
     graph = config.load(ROOT)
-    engine = docker.from_env(timeout=900)
+    docker_client = docker.from_env(timeout=900)
     head = revision.current(ROOT).sha
     cpu_ref = tags.sha_tag(graph, "cpu", head)
     bench = {"REGISTRY_URL": BENCH_REGISTRY}
@@ -140,7 +142,7 @@ def main() -> None:
     print(f"bump {args.bump} ...", file=sys.stderr)
     started_registry = "started" in imagectl("registry", "up")
     current = f"{BENCH_REGISTRY}/cpu:{head}"
-    engine.images.get(cpu_ref).tag(current)
+    docker_client.images.get(cpu_ref).tag(current)
     bumped_sha = secrets.token_hex(20)
     bumped = f"{BENCH_REGISTRY}/cpu:{bumped_sha}"
     try:
@@ -158,12 +160,12 @@ def main() -> None:
     finally:
         for ref in (current, bumped, f"{BENCH_REGISTRY}/cpu:latest"):
             with contextlib.suppress(docker.errors.APIError):
-                engine.images.remove(ref)
-    results["sizes"] = {"cpu": {"bytes": engine.images.get(cpu_ref).attrs["Size"],
+                docker_client.images.remove(ref)
+    results["sizes"] = {"cpu": {"bytes": docker_client.images.get(cpu_ref).attrs["Size"],
                                 "pushed_bytes": cpu_pushed}}  # fmt: skip
     gpu_ref = tags.sha_tag(graph, "gpu", head) if "gpu" in graph.images else None
     with contextlib.suppress(docker.errors.ImageNotFound, TypeError):
-        gpu = engine.images.get(gpu_ref)
+        gpu = docker_client.images.get(gpu_ref)
         print("pushing gpu for its compressed size ...", file=sys.stderr)
         gpu_bench = f"{BENCH_REGISTRY}/gpu:{head}"
         gpu.tag(gpu_bench)
@@ -171,7 +173,7 @@ def main() -> None:
             imagectl("push", "gpu", env=bench)
             gpu_layers = pushed_layers(gpu_bench)
         finally:
-            engine.images.remove(gpu_bench)
+            docker_client.images.remove(gpu_bench)
         cpu_digests = {digest for digest, _ in pushed_layers(current)}
         results["sizes"]["gpu"] = {
             "bytes": gpu.attrs["Size"],
@@ -182,7 +184,7 @@ def main() -> None:
         imagectl("registry", "down")
 
     print("start-up and tests ...", file=sys.stderr)
-    results["healthy_s"] = summary([healthy_after_run(engine, cpu_ref) for _ in range(5)])
+    results["healthy_s"] = summary([healthy_after_run(docker_client, cpu_ref) for _ in range(5)])
     pytest = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--image", "cpu",
               "tests/image"]  # fmt: skip
     results["image_tests_s"] = summary([timed(lambda: run(pytest)) for _ in range(args.runs)])

@@ -67,9 +67,9 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    engine = docker.from_env(timeout=900)
+    docker_client = docker.from_env(timeout=900)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        gitlab = open_local_gitlab(Path(tmp), engine)
+        gitlab = open_local_gitlab(Path(tmp), docker_client)
         try:
             print("cold pipeline (empty registry) ...", file=sys.stderr)
             cold = measure(gitlab.run_pipeline(log=Path(tmp) / "cold.log"), "cold")
@@ -77,7 +77,7 @@ def main() -> None:
             print("warm pipeline (next commit) ...", file=sys.stderr)
             warm = measure(gitlab.run_pipeline(log=Path(tmp) / "warm.log"), "warm")
         finally:
-            gitlab.close(engine)
+            gitlab.close(docker_client)
     head = revision.current(ROOT)
     results = {
         "machine": f"{os.cpu_count()} cores",

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,6 +272,16 @@ def open_local_gitlab(workdir: Path, docker_client: docker.DockerClient) -> Loca
         local.close(docker_client)
         raise
     return local
+
+
+@contextlib.contextmanager
+def local_gitlab(workdir: Path, docker_client: docker.DockerClient) -> Iterator[LocalGitLab]:
+    """open_local_gitlab, closed again when the block ends."""
+    local = open_local_gitlab(workdir, docker_client)
+    try:
+        yield local
+    finally:
+        local.close(docker_client)
 
 
 def _local_variables(local: LocalGitLab, docker_client: docker.DockerClient) -> dict[str, str]:

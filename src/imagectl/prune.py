@@ -62,8 +62,8 @@ def plan(
 
 
 def _built(image: docker.models.images.Image) -> str:
-    """When the tool built it (its label): BuildKit's own `Created` is the time of the last
-    layer, which a cached rebuild of another commit shares with the previous build."""
+    """Its commit's time (the created label the tool writes), which orders versions; the
+    engine's own `Created` only where the label is missing."""
     labels = image.attrs["Config"].get("Labels") or {}
     return labels.get(CREATED) or image.attrs["Created"]
 

@@ -1,16 +1,17 @@
 """An image's SBOM: CycloneDX JSON made with cyclonedx-python-lib from the image's contents
 (every Debian and Python package, its purl, version and licence) and its locks (the hashes).
 
-It runs in two places, so it needs only the standard library, cyclonedx-python-lib and the
-stdlib-only `imagectl.layers`: inside the image build (`python -m imagectl.sbom`, from the
-throwaway uv stage) to write the SBOM the image carries, and in the tool, which names the
-pushed image by digest as the SBOM's subject and validates what it reads back."""
+It runs in two places, so it needs only the standard library and cyclonedx-python-lib, and no
+other module of the tool: inside the image build (`python sbom.py`, this one file, run by the
+throwaway uv stage's Python) to write the SBOM the image carries, and in the tool, which names
+the pushed image by digest as the SBOM's subject and validates what it reads back."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterable
@@ -27,8 +28,6 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
-from imagectl.layers import parse_lock
-
 SCHEMA = SchemaVersion.V1_6
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 # Where the images carry it, beside contents.json (docker/*.Dockerfile write it there).
@@ -40,15 +39,23 @@ class InvalidSbom(ValueError):
     """A document that is not a valid CycloneDX SBOM of the schema version we write."""
 
 
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
+_HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
+
+
 def lock_hashes(locks: Iterable[str]) -> dict[str, list[str]]:
-    """{distribution: [sha256 hex, ...]} from the `--hash` lines of hash-locked files."""
+    """{distribution: [sha256 hex, ...]} from hash-locked files (`name==version` lines, each
+    followed by its `--hash=` lines)."""
     hashes: dict[str, list[str]] = {}
     for text in locks:
-        for entry in parse_lock(text):
-            found = [line.split("sha256:", 1)[1].strip(" \\") for line in entry.lines[1:]]
-            hashes.setdefault(entry.name, []).extend(
-                h for h in found if h not in hashes.get(entry.name, [])
-            )
+        name = None
+        for line in text.splitlines():
+            if pin := _PIN.match(line):
+                name = re.sub(r"[-_.]+", "-", pin[1]).lower()
+                hashes.setdefault(name, [])
+            for found in _HASH.findall(line):
+                if name and found not in hashes[name]:
+                    hashes[name].append(found)
     return hashes
 
 
@@ -174,7 +181,7 @@ def _fingerprint(bom: Bom) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Inside a build: print the SBOM of this image from its contents and its locks."""
-    parser = argparse.ArgumentParser(prog="python -m imagectl.sbom", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="sbom.py", description=main.__doc__)
     parser.add_argument("--name", required=True, help="the image's name (its title label)")
     parser.add_argument("contents", type=Path, help="the contents.json that image-contents wrote")
     parser.add_argument("locks", type=Path, nargs="+", help="the hash-locked requirements")

@@ -28,7 +28,7 @@ from imagectl.gitlab_local import (
     clone_work_tree,
     gitlab_ci_local,
     list_jobs,
-    open_local_gitlab,
+    local_gitlab,
 )
 
 IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
@@ -52,14 +52,8 @@ def pipeline_file(inputs: str, stages: str = "[build]") -> str:
 def gitlab(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[LocalGitLab]:
-    try:
-        local = open_local_gitlab(tmp_path_factory.mktemp("component"), docker_client)
-    except PipelineSetupError as exc:
-        pytest.fail(str(exc))
-    try:
+    with local_gitlab(tmp_path_factory.mktemp("component"), docker_client) as local:
         yield local
-    finally:
-        local.close(docker_client)
 
 
 def test_inputs_other_than_the_defaults_take_effect(gitlab: LocalGitLab) -> None:

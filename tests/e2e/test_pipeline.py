@@ -22,9 +22,8 @@ from imagectl import publish, registry, sbom
 from imagectl.gitlab_local import (
     LocalGitLab,
     PipelineRun,
-    PipelineSetupError,
     clone_work_tree,
-    open_local_gitlab,
+    local_gitlab,
 )
 
 
@@ -68,14 +67,8 @@ def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as
 def gitlab(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[LocalGitLab]:
-    try:
-        local = open_local_gitlab(tmp_path_factory.mktemp("pipeline"), docker_client)
-    except PipelineSetupError as exc:
-        pytest.fail(str(exc))
-    try:
+    with local_gitlab(tmp_path_factory.mktemp("pipeline"), docker_client) as local:
         yield local
-    finally:
-        local.close(docker_client)
 
 
 def run(

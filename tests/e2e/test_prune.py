@@ -4,7 +4,6 @@ newest and everything that is not this repository's images stay."""
 from __future__ import annotations
 
 import subprocess
-import time
 
 import docker
 from e2e_support import MINBASE, Project, random_sha
@@ -12,8 +11,9 @@ from e2e_support import MINBASE, Project, random_sha
 from imagectl.engine import has_image
 
 
-def _next_second() -> None:
-    time.sleep(1.01 - time.time() % 1)
+def _commit_time(second: int) -> dict[str, str]:
+    """The pipeline variable that dates a build: versions are ordered by their commit's time."""
+    return {"CI_COMMIT_TIMESTAMP": f"2026-01-01T00:00:{second:02d}Z"}
 
 
 def test_prune_keeps_current_latest_and_the_newest_and_removes_older_shas(
@@ -24,12 +24,11 @@ def test_prune_keeps_current_latest_and_the_newest_and_removes_older_shas(
         ["git", "-C", str(project.root), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     oldest, older, newer, newest = random_sha(), random_sha(), random_sha(), random_sha()
-    for sha in (head, oldest, older, newer, newest):  # built in this order; newest is latest
-        _next_second()  # the build-time label, which orders versions, counts seconds
-        project.build("tiny", sha)
-    _next_second()  # a rebuild of the same SHA leaves an untagged earlier build behind
+    for second, sha in enumerate((head, oldest, older, newer, newest)):  # newest is latest
+        project.build("tiny", sha, env=_commit_time(second))
+    # another build under the newest SHA (say, of a dirty work tree) leaves the first untagged
     leftover = docker_client.images.get(project.ref("tiny", newest)).id
-    project.build("tiny", newest)
+    project.build("tiny", newest, env=_commit_time(30))
     assert docker_client.images.get(project.ref("tiny", newest)).id != leftover
 
     dry = project.run("prune", "--keep", "1", "--dry-run").stdout
