@@ -52,7 +52,7 @@ engine-down: $(STAMP)
 
 ## bench: cold build, rebuild, size and test time of $(IMAGE) (empties the build cache)
 bench: image
-	$(VENV)/bin/python scripts/bench.py --image $(IMAGE)
+	$(VENV)/bin/python scripts/bench.py
 
 ## bench-gpu: gpu size, the bytes it adds to cpu, gpu layer build time (keeps the build cache)
 bench-gpu: $(STAMP)
