@@ -88,11 +88,12 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
 
 # Warm matplotlib's font cache so the first plot does not stall on it. The home is analyst's
 # and the group `users`' (the notebook group: `--user 12345 --group-add users` may write it, as
-# in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's.
+# in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's;
+# others may read it (any other UID reads the Jupyter settings and the font cache there).
 RUN runuser -u analyst -- python -c "import matplotlib.font_manager" \
  && mkdir -p /home/analyst/work \
  && chown -R analyst:users /home/analyst \
- && chmod -R g+rwX /home/analyst \
+ && chmod -R g+rwX,o+rX /home/analyst \
  && find /home/analyst -type d -exec chmod g+s {} +
 # the notebook user by name, as start.sh and NB_USER know it
 # hadolint ignore=DL3066

@@ -15,7 +15,8 @@ home=/home/$NB_USER
 
 if [ "$(id -u)" = 0 ]; then
   # capability bits (linux/capability.h) of what the steps below do as root: chown the home,
-  # read it (mode 2770, owned by analyst), switch UID and GID
+  # read what Jupyter made private in it on an earlier start (its runtime dir is 700), switch
+  # UID and GID
   declare -A NEEDED=([CHOWN]=0 [DAC_OVERRIDE]=1 [SETGID]=6 [SETUID]=7)
   effective=$((16#$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)))
   missing=()
