@@ -75,9 +75,12 @@ def terminal_output(container, command: str) -> str:
 
 
 def assert_terminal_knows_the_user(container, uid: int) -> None:
-    screen = terminal_output(container, 'id -u; whoami; echo "home=$HOME"; touch ~/.probe')
+    """Jupyter's terminal is bash with Debian's prompt (user@host), and the UID has a name and
+    a home: `whoami` answers, and the prompt does not say "I have no name!"."""
+    screen = terminal_output(container, 'echo "uid=$(id -u) user=$(whoami) home=$HOME"')
     assert "I have no name" not in screen and "cannot find name" not in screen, screen
-    assert f"\n{uid}\r\nanalyst\r\nhome=/home/analyst\r\n" in screen, screen
+    assert f"uid={uid} user=analyst home=/home/analyst" in screen, screen
+    assert "analyst@" in screen, f"no bash prompt with the user's name: {screen}"
 
 
 def assert_lab_settings_can_be_saved(container) -> None:
@@ -108,9 +111,9 @@ def test_any_uid_with_the_notebook_group_serves_saves_and_writes_its_home(
     )
     assert_serves_and_saves(container, work, 12345)
     assert_terminal_knows_the_user(container, 12345)
-    assert container.host.file("/home/analyst/.probe").uid == 12345  # the home is the group's
-    assert_lab_settings_can_be_saved(container)
-    assert container.host.file("/home/analyst/.jupyter/lab/user-settings").exists
+    assert_lab_settings_can_be_saved(container)  # into the home, which is the group's
+    settings = container.host.file("/home/analyst/.jupyter/lab/user-settings/@jupyterlab")
+    assert settings.is_directory and settings.uid == 12345
 
 
 def test_read_only_root_with_tmpfs_tmp_serves_and_saves(start_container, tmp_path):

@@ -47,6 +47,9 @@ fi
 # Docker gives a UID it cannot name HOME=/ (and Jupyter then tries to write /.local).
 [ "${HOME:-/}" != / ] || export HOME=$home
 export USER=${USER:-$NB_USER}
+# Jupyter's terminal runs $SHELL, and sh (dash: no ~/.bashrc, no prompt with the user's name)
+# where it is unset, as Docker leaves it
+export SHELL=${SHELL:-/bin/bash}
 if ! id -un >/dev/null 2>&1; then
   nss=$(mktemp -d /tmp/nss_wrapper.XXXXXX 2>/dev/null) || {
     echo "start.sh: UID $(id -u) has no name here and /tmp is not writable" \
