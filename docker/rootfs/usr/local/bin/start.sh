@@ -47,6 +47,9 @@ fi
 # Docker gives a UID it cannot name HOME=/ (and Jupyter then tries to write /.local).
 [ "${HOME:-/}" != / ] || export HOME=$home
 export USER=${USER:-$NB_USER}
+# Jupyter's terminal runs $SHELL from the environment, else sh (dash: no ~/.bashrc, no prompt
+# with the user's name); Docker sets none, and bash's own SHELL variable is not exported
+[[ $(declare -p SHELL 2>/dev/null) == "declare -x"* ]] || export SHELL=/bin/bash
 if ! id -un >/dev/null 2>&1; then
   nss=$(mktemp -d /tmp/nss_wrapper.XXXXXX 2>/dev/null) || {
     echo "start.sh: UID $(id -u) has no name here and /tmp is not writable" \
@@ -60,9 +63,6 @@ if ! id -un >/dev/null 2>&1; then
   getent group "$(id -g)" >/dev/null || echo "$NB_USER:x:$(id -g):" >> "$nss/group"
   export NSS_WRAPPER_PASSWD=$nss/passwd NSS_WRAPPER_GROUP=$nss/group
   export LD_PRELOAD=libnss_wrapper.so${LD_PRELOAD:+ $LD_PRELOAD}
-  # bash set SHELL=/bin/sh, having found no login shell for the UID; Jupyter's terminal runs
-  # $SHELL (dash would have no ~/.bashrc and no prompt with the user's name)
-  export SHELL=/bin/bash
 fi
 
 if [ ! -w "$HOME" ]; then
