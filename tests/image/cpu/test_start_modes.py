@@ -137,6 +137,7 @@ def test_all_capabilities_dropped_and_no_new_privileges_serves_and_saves(start_c
     )
     assert_serves_and_saves(container, work, 1000)
     assert container.host.check_output("grep CapEff /proc/1/status").split()[1] == "0" * 16
+    assert_terminal_knows_the_user(container, 1000)
 
 
 NB_UID_CAPS = ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]
@@ -153,6 +154,7 @@ def test_nb_uid_path_works_with_only_the_capabilities_it_names(start_container, 
         volumes={str(work): {"bind": WORK, "mode": "rw"}},
     )
     assert_serves_and_saves(container, work, 1234)
+    assert_terminal_knows_the_user(container, 1234)
 
 
 @pytest.mark.parametrize("missing", [["DAC_OVERRIDE"], NB_UID_CAPS])
