@@ -64,6 +64,11 @@ bench-gpu: $(STAMP)
 verify-rebuild: image
 	$(VENV)/bin/python scripts/verify_rebuild.py --image $(IMAGE)
 
+## bench-start: seconds from `docker run` to healthy for each start mode of the README, 5 runs each
+.PHONY: bench-start
+bench-start: image
+	$(VENV)/bin/python scripts/bench_start.py
+
 ## bench-pipeline: one default-branch pipeline under gitlab-ci-local, cold and warm
 .PHONY: bench-pipeline
 bench-pipeline: image

@@ -6,7 +6,8 @@ ARG BASE_IMAGE=debian:trixie-slim
 FROM ${BASE_IMAGE} AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV LANG=C.UTF-8 LC_ALL=C.UTF-8
-# Heavy and rarely changed, so first: Python, fonts, MeCab with its UTF-8 dictionary, tini, vim.
+# Heavy and rarely changed, so first: Python, fonts, MeCab with its UTF-8 dictionary, tini, vim,
+# nss_wrapper (start.sh names a UID that /etc/passwd does not know: `--user 12345:0`).
 # (`mecab` would also pull the Juman dictionary, 350 MB nobody reads: the trailing `-` skips it.
 # `vim` and not `vim-tiny`: the tiny build has no `vim` command and no syntax highlighting.)
 # apt's caches live in cache mounts, so nothing of them lands in the layer.
@@ -15,7 +16,7 @@ RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 python3-venv libgomp1 ca-certificates curl git less tini vim \
+      python3 python3-venv libgomp1 ca-certificates curl git less tini vim libnss-wrapper \
       fontconfig fonts-noto-cjk \
       mecab mecab-ipadic-utf8 mecab-jumandic- mecab-jumandic-utf8- \
  && useradd --create-home --uid 1000 --user-group --shell /bin/bash analyst
@@ -68,7 +69,7 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
 
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /
-COPY --chown=1000:1000 docker/home/ /home/analyst/
+COPY --chown=1000:users docker/home/ /home/analyst/
 # What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`,
 # and its CycloneDX SBOM beside it (sbom.cdx.json: every package with its purl, version,
 # licence and the lock's hashes), made by src/imagectl/sbom.py from the uv stage's venv.
@@ -85,16 +86,24 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
  && ln -s contents.json "$here/manifest.json" \
  && ln -s image-contents /usr/local/bin/image-manifest
 
+# Warm matplotlib's font cache so the first plot does not stall on it. The home is analyst's
+# and the group `users`' (the notebook group: `--user 12345 --group-add users` may write it, as
+# in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's;
+# others may read it (any other UID reads the Jupyter settings and the font cache there).
+RUN runuser -u analyst -- python -c "import matplotlib.font_manager" \
+ && mkdir -p /home/analyst/work \
+ && chown -R analyst:users /home/analyst \
+ && chmod -R g+rwX,o+rX /home/analyst \
+ && find /home/analyst -type d -exec chmod g+s {} +
 # the notebook user by name, as start.sh and NB_USER know it
 # hadolint ignore=DL3066
 USER analyst
-# Warm matplotlib's font cache so the first plot does not stall on it.
-RUN python -c "import matplotlib.font_manager"
 WORKDIR /home/analyst/work
 EXPOSE 8888
-# shell form on purpose: `|| exit 1` turns every curl failure into "unhealthy"
-# hadolint ignore=DL3025
-HEALTHCHECK --interval=1s --timeout=2s --start-period=60s --retries=3 \
-    CMD curl -fsS -o /dev/null http://127.0.0.1:8888/api || exit 1
+# The probe paces itself (jupyter-healthcheck says how): it waits for Jupyter's first answer
+# and then asks every ~30 s, as engines before Docker 25 have no --start-interval (Debian's
+# 20.10 rejects the flag), so the interval here only sets when the first probe starts.
+HEALTHCHECK --interval=0.2s --timeout=40s --start-period=60s --retries=3 \
+    CMD ["jupyter-healthcheck", "http://127.0.0.1:8888/api"]
 ENTRYPOINT ["tini", "-g", "--", "start.sh"]
 CMD ["jupyter", "lab"]

@@ -24,6 +24,10 @@ def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
     A child image passes its parent's lock as `constraints`: every package the two share
     then resolves to the parent's version, so installing the child's lock on top of the
     parent downgrades nothing and never holds two versions of one package.
+
+    An `<image>.excludes` file beside the requirements names distributions left out of the
+    resolution even where a dependency asks for them (an optional extra's package, say):
+    uv drops them and whatever only they need. The file says why for each.
     """
     if not requirements.is_file():
         raise ConfigError(
@@ -42,6 +46,9 @@ def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
     ]  # fmt: skip
     if constraints is not None:  # relative, so the lock's header names no host path
         argv += ["-c", os.path.relpath(constraints, requirements.parent)]
+    excludes = requirements.with_suffix(".excludes")
+    if excludes.is_file():
+        argv += ["--excludes", excludes.name]
     try:
         proc.run_echoed(argv, cwd=str(requirements.parent))
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:

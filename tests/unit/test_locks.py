@@ -94,6 +94,19 @@ def test_compile_lock_without_a_parent_has_no_constraints(
     assert "-c" not in calls[0]
 
 
+def test_compile_lock_leaves_out_what_the_excludes_file_beside_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(proc, "run_echoed", lambda argv, cwd=None: calls.append(argv))
+    (tmp_path / "cpu.in").write_text("jupyterlab\n")
+    lock.compile_lock(tmp_path / "cpu.in")
+    assert "--excludes" not in calls[0]
+    (tmp_path / "cpu.excludes").write_text("rfc3987-syntax\n")
+    lock.compile_lock(tmp_path / "cpu.in")
+    assert calls[1][calls[1].index("--excludes") + 1] == "cpu.excludes"
+
+
 def test_compile_lock_names_a_missing_parent_lock(tmp_path: Path) -> None:
     (tmp_path / "gpu.in").write_text("torch\n")
     with pytest.raises(lock.ConfigError, match="parent's lock"):

@@ -1,17 +1,90 @@
 #!/bin/bash
-# Runs the container's command as the notebook user. Started as root (`--user root`) with
-# NB_UID/NB_GID, it first gives that user the host's IDs, so files written to bind mounts
-# belong to the host user whatever their UID.
+# Runs the container's command as the notebook user, whatever the container was started as
+# (README, "Running it", has a command for each):
+# - root (`--user root`, with NB_UID/NB_GID to take the host's IDs): gives `analyst` those IDs,
+#   hands it its home, drops root and starts again below. Needs the capabilities in NEEDED and
+#   says which are missing (`--cap-drop`) instead of failing half-way.
+# - any other UID (`--user 12345:0`, `--user 12345 --group-add users`, OpenShift, Kubernetes):
+#   a UID without an entry in /etc/passwd gets one through nss_wrapper (name analyst, home
+#   /home/analyst), so `whoami`, `id -un`, the shell prompt and `~` work; root is never needed.
+# - a home it cannot write (read-only root, a GID without write on it): what Jupyter, IPython,
+#   matplotlib and the shell write at run time goes under /tmp/analyst instead (see SCRATCH).
 set -euo pipefail
-if [ "$(id -u)" = 0 ] && [ "${NB_USER:-}" ]; then
+NB_USER=${NB_USER:-analyst}
+home=/home/$NB_USER
+
+if [ "$(id -u)" = 0 ]; then
+  # capability bits (linux/capability.h) of what the steps below do as root: chown the home,
+  # read what Jupyter made private in it on an earlier start (its runtime dir is 700), switch
+  # UID and GID
+  declare -A NEEDED=([CHOWN]=0 [DAC_OVERRIDE]=1 [SETGID]=6 [SETUID]=7)
+  effective=$((16#$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)))
+  missing=()
+  for cap in CHOWN DAC_OVERRIDE SETGID SETUID; do
+    (( effective >> NEEDED[$cap] & 1 )) || missing+=("$cap")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "start.sh: as root, the start needs the capabilities CHOWN DAC_OVERRIDE SETGID SETUID" \
+      "(to give $NB_USER NB_UID/NB_GID, then drop root); missing: ${missing[*]}." \
+      "Add $(printf -- '--cap-add %s ' "${missing[@]}")to \`docker run\`, or start without root:" \
+      "--user \$(id -u):\$(id -g) --group-add users" >&2
+    exit 1
+  fi
   uid=${NB_UID:-$(id -u "$NB_USER")}
   gid=${NB_GID:-$(id -g "$NB_USER")}
+  if [ "$uid" = 0 ]; then
+    echo "start.sh: NB_UID=0 would run the notebook as root; name the host user's UID" >&2
+    exit 1
+  fi
   [ "$gid" = "$(id -g "$NB_USER")" ] || groupmod --non-unique --gid "$gid" "$NB_USER"
   [ "$uid" = "$(id -u "$NB_USER")" ] || usermod --non-unique --uid "$uid" "$NB_USER"
-  home=$(getent passwd "$NB_USER" | cut -d: -f6)
   # the home's own files only: -xdev keeps out of bind mounts (a project, its data)
   find "$home" -xdev \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
   exec setpriv --reuid="$uid" --regid="$gid" --init-groups \
-    env HOME="$home" USER="$NB_USER" "$@"
+    env HOME="$home" USER="$NB_USER" "$0" "$@"
+fi
+
+# Docker gives a UID it cannot name HOME=/ (and Jupyter then tries to write /.local).
+[ "${HOME:-/}" != / ] || export HOME=$home
+export USER=${USER:-$NB_USER}
+# Jupyter's terminal runs $SHELL from the environment, else sh (dash: no ~/.bashrc, no prompt
+# with the user's name); Docker sets none, and bash's own SHELL variable is not exported
+[[ $(declare -p SHELL 2>/dev/null) == "declare -x"* ]] || export SHELL=/bin/bash
+if ! id -un >/dev/null 2>&1; then
+  nss=$(mktemp -d /tmp/nss_wrapper.XXXXXX 2>/dev/null) || {
+    echo "start.sh: UID $(id -u) has no name here and /tmp is not writable" \
+      "(with --read-only, add --tmpfs /tmp)" >&2
+    exit 1
+  }
+  # this UID first, so `getent passwd analyst` and `~analyst` answer with it
+  { echo "$NB_USER:x:$(id -u):$(id -g):$NB_USER:$HOME:/bin/bash"; cat /etc/passwd; } \
+    > "$nss/passwd"
+  cp /etc/group "$nss/group"
+  getent group "$(id -g)" >/dev/null || echo "$NB_USER:x:$(id -g):" >> "$nss/group"
+  export NSS_WRAPPER_PASSWD=$nss/passwd NSS_WRAPPER_GROUP=$nss/group
+  export LD_PRELOAD=libnss_wrapper.so${LD_PRELOAD:+ $LD_PRELOAD}
+fi
+
+if [ ! -w "$HOME" ]; then
+  # SCRATCH: the home is read-only to this process; everything that writes at run time goes
+  # under /tmp/analyst (a tmpfs with --read-only --tmpfs /tmp). Configuration is still read
+  # from the home (~/.jupyter). Notebooks go where they are saved: the working directory.
+  scratch=/tmp/$NB_USER
+  mkdir -p -m 700 "$scratch"
+  export JUPYTER_RUNTIME_DIR=$scratch/.local/share/jupyter/runtime \
+    JUPYTERLAB_SETTINGS_DIR=$scratch/.jupyter/lab/user-settings \
+    JUPYTERLAB_WORKSPACES_DIR=$scratch/.jupyter/lab/workspaces \
+    IPYTHONDIR=$scratch/.ipython \
+    MPLCONFIGDIR=$scratch/.cache/matplotlib \
+    XDG_CACHE_HOME=$scratch/.cache \
+    XDG_CONFIG_HOME=$scratch/.config \
+    XDG_DATA_HOME=$scratch/.local/share \
+    XDG_STATE_HOME=$scratch/.local/state \
+    HISTFILE=$scratch/.bash_history
+  # the font cache the build made, so the first plot does not rebuild it
+  if [ ! -d "$MPLCONFIGDIR" ]; then
+    mkdir -p "$MPLCONFIGDIR"
+    cp "$home"/.cache/matplotlib/fontlist-*.json "$MPLCONFIGDIR"/ 2>/dev/null || true
+  fi
 fi
 exec "$@"
