@@ -77,11 +77,16 @@ def read_file(docker_client: docker.DockerClient, ref: str, path: str) -> bytes 
         return extracted.read() if extracted else None
 
 
-def sbom_of(docker_client: docker.DockerClient, ref: str, script: Path, subject: Component) -> str:
-    """The CycloneDX SBOM of the local image `ref`, about `subject`: the one the image
-    carries (made in its build, with the lock's hashes), else one made here from its
-    contents (an image built by another Dockerfile)."""
+def sbom_of(
+    docker_client: docker.DockerClient, ref: str, script: Path, subject: Component | None = None
+) -> str:
+    """The CycloneDX SBOM of the local image `ref`: the one the image carries (made in its
+    build, with the lock's hashes), else one made here from its contents (an image built by
+    another Dockerfile). With `subject`, that becomes the image it describes (checked first);
+    without, a carried SBOM is returned as it is."""
     carried = read_file(docker_client, ref, sbom.EMBEDDED_PATH)
+    if carried is not None and subject is None:
+        return carried.decode()
     if carried is not None:
         try:
             return sbom.with_subject(carried.decode(), subject)
@@ -91,7 +96,8 @@ def sbom_of(docker_client: docker.DockerClient, ref: str, script: Path, subject:
                 "rebuild the image; a downstream image should not edit that file",
             ) from None
     listed = collect(docker_client, ref, script)
-    return sbom.render(sbom.make(listed, {}, subject))
+    name = listed["labels"].get("org.opencontainers.image.title") or ref
+    return sbom.render(sbom.make(listed, {}, subject or sbom.image_component(name)))
 
 
 def _list_packages(

@@ -25,7 +25,6 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.license import DisjunctiveLicense
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 SCHEMA = SchemaVersion.V1_6
@@ -154,6 +153,10 @@ def render(bom: Bom) -> str:
 
 def validate(text: str) -> None:
     """Raise InvalidSbom unless `text` is CycloneDX JSON valid against the 1.6 schema."""
+    # here, not at the top: jsonschema's import takes about a second, which every imagectl
+    # command would pay otherwise
+    from cyclonedx.validation.json import JsonStrictValidator
+
     try:
         error = JsonStrictValidator(SCHEMA).validate_str(text)
     except ValueError as exc:  # not JSON at all
