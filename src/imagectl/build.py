@@ -36,9 +36,11 @@ def command(
     ca = host.ca_bundle()
     if ca:
         argv += ["--secret", f"id={CA_SECRET_ID},src={ca}"]
+    # No BUILDKIT_INLINE_CACHE here (the CI template has it, for `--cache-from latest`): the
+    # cache metadata it writes into the image config changes with other builds of the same
+    # Dockerfile, so a rebuild of one commit would become another image.
     build_args = {
         "BASE_IMAGE": base_ref,
-        "BUILDKIT_INLINE_CACHE": "1",
         # BuildKit 0.11 and later date the image and its history by the commit, not the clock
         "SOURCE_DATE_EPOCH": str(revision.timestamp),
         **spec.build_args,
