@@ -12,13 +12,13 @@ it too.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 import yaml
+from support import IMAGECTL
 
 from imagectl import registry
 from imagectl.gitlab_local import (
@@ -31,7 +31,6 @@ from imagectl.gitlab_local import (
     local_gitlab,
 )
 
-IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 CI_FILE = "component-e2e.gitlab-ci.yml"
 COMPONENT = "$CI_SERVER_FQDN/$CI_PROJECT_PATH/build-dockerfile@$CI_COMMIT_SHA"
 # another image, from a Dockerfile and a context of its own: its COPY finds greeting.txt only

@@ -14,10 +14,10 @@ import docker
 import docker.errors
 import pytest
 from e2e_support import Project, make_project, random_sha, remove_project_images
+from support import ROOT
 
 from imagectl import config, contents, revision, tags
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE = "e2e_probe-1.0-py3-none-any.whl"
 # the downstream pattern from the README: USER root, install, refresh the contents, USER back
 CHILD_DOCKERFILE = f"""

@@ -21,12 +21,11 @@ import docker.errors
 import pytest
 import requests
 from e2e_support import MINBASE, Project, random_sha
-from support import IMAGECTL, free_port
+from support import IMAGECTL, ROOT, free_port
 
 from imagectl import config, host, revision, tags
 from imagectl import engine as engines
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 PROJECT_LABEL = "com.docker.compose.project"
 

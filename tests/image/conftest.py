@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imagectl import config, lock
 
-ROOT = Path(__file__).resolve().parents[2]
 IMPORTS_SCRIPT = (Path(__file__).parent / "imports.py").read_text()
 
 

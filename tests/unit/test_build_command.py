@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imagectl import build, config, engine, host
 from imagectl.revision import Revision
 
-ROOT = Path(__file__).resolve().parents[2]
 REV = Revision(
     sha="0123456789abcdef0123456789abcdef01234567",
     version="0123456789abcdef0123456789abcdef01234567",

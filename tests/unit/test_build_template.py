@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT
 
 from imagectl import build, config, host, tags
 from imagectl.revision import Revision
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / ".build-dockerfile.yml"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REGISTRY_URL = "registry.example.com/group/analysis-template"

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import IMAGECTL, ROOT
 
 from imagectl import gitlab_ci
 from imagectl.errors import CiConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
 CI_FILES = [".gitlab-ci.yml", "templates/.build-dockerfile.yml", "templates/build-dockerfile.yml"]
-IMAGECTL = str(Path(sys.executable).with_name("imagectl"))
 
 
 @pytest.fixture

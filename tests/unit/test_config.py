@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imagectl import config
 from imagectl.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 GRAPH = """
 registry: 127.0.0.1:5000/demo

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT
 
 from imagectl import config, gitlab_ci, passes
 
-ROOT = Path(__file__).resolve().parents[2]
 CI_FILE = ROOT / ".gitlab-ci.yml"
 TEMPLATE = ROOT / "templates" / ".build-dockerfile.yml"
 COMPONENT = ROOT / "templates" / "build-dockerfile.yml"

@@ -4,11 +4,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imagectl import config, layers
 from imagectl.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 LOCK = """\
 # header

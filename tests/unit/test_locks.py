@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import ROOT
 
 from imagectl import cli, config, layers, lock, proc
 
-ROOT = Path(__file__).resolve().parents[2]
 GRAPH = config.load(ROOT)
 CHILDREN = [spec for spec in GRAPH.images.values() if spec.parent and spec.lock_file]
 WITH_LOCKS = [spec for spec in GRAPH.images.values() if spec.lock_file]

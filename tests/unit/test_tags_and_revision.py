@@ -4,11 +4,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imagectl import config, revision, tags
 from imagectl.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
