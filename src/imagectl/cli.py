@@ -96,7 +96,7 @@ def _write_contents(
         return
     for path in contents.write(found, graph.root / contents.OUTPUT_DIR, name, sha):
         click.echo(f"  contents: {path.relative_to(graph.root)}", err=True)
-    text = contents.sbom_of(docker_client, ref, contents.script_path(graph.root))
+    text = contents.sbom_of(docker_client, ref, contents.script_path(graph.root), listed=found)
     sbom_path = graph.root / contents.OUTPUT_DIR / f"{name}-{sha}.cdx.json"
     sbom_path.write_text(text)
     click.echo(f"  SBOM: {sbom_path.relative_to(graph.root)}", err=True)

@@ -42,8 +42,7 @@ def collect(docker_client: docker.DockerClient, ref: str, script: Path) -> dict:
     attrs = image.attrs
     diff_ids = attrs["RootFS"].get("Layers", [])
     steps = layer_steps(diff_ids, list(reversed(image.history())))  # the API lists newest first
-    return {
-        "schema": 1,
+    return {  # "schema" comes with the package listing
         "ref": ref,
         "id": image.id,
         "created": attrs.get("Created"),
@@ -78,12 +77,17 @@ def read_file(docker_client: docker.DockerClient, ref: str, path: str) -> bytes 
 
 
 def sbom_of(
-    docker_client: docker.DockerClient, ref: str, script: Path, subject: Component | None = None
+    docker_client: docker.DockerClient,
+    ref: str,
+    script: Path,
+    subject: Component | None = None,
+    listed: dict | None = None,
 ) -> str:
     """The CycloneDX SBOM of the local image `ref`: the one the image carries (made in its
-    build, with the lock's hashes), else one made here from its contents (an image built by
-    another Dockerfile). With `subject`, that becomes the image it describes (checked first);
-    without, a carried SBOM is returned as it is."""
+    build, with the lock's hashes), else one made here from its contents (`listed`, when the
+    caller has collected them already; an image built by another Dockerfile). With `subject`,
+    that becomes the image it describes (checked first); without, a carried SBOM is returned
+    as it is."""
     carried = read_file(docker_client, ref, sbom.EMBEDDED_PATH)
     if carried is not None and subject is None:
         return carried.decode()
@@ -95,7 +99,7 @@ def sbom_of(
                 f"the SBOM that {ref} carries at {sbom.EMBEDDED_PATH} is not valid: {exc}",
                 "rebuild the image; a downstream image should not edit that file",
             ) from None
-    listed = collect(docker_client, ref, script)
+    listed = listed or collect(docker_client, ref, script)
     name = listed["labels"].get("org.opencontainers.image.title") or ref
     return sbom.render(sbom.make(listed, {}, subject or sbom.image_component(name)))
 

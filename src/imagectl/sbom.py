@@ -66,13 +66,12 @@ def make(contents: dict, hashes: dict[str, list[str]], subject: Component) -> Bo
         if "version_id" in os_info
         else None
     )
+    architectures = contents.get("debian_architectures") or {}
     licences = contents.get("licenses") or {}
     factory = LicenseFactory()
     components = []
     for name, version in contents["debian_packages"].items():
-        qualifiers = {"arch": (contents.get("debian_architectures") or {}).get(name)}
-        if distro:
-            qualifiers["distro"] = distro
+        qualifiers = {"arch": architectures.get(name), "distro": distro}
         components.append(
             Component(
                 type=ComponentType.OPERATING_SYSTEM
