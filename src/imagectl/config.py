@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from imagectl import platforms
 from imagectl.errors import ConfigError
 
 GRAPH_FILE = "images.yml"
@@ -34,6 +35,9 @@ class ImageSpec:
     # parent's distribution -> this image's distribution of the same module (xgboost-cpu ->
     # xgboost): the build uninstalls the first, and the parent's tests stop expecting it
     replaces: dict[str, str] = field(default_factory=dict)
+    # OCI platforms the image is built for (linux/amd64, linux/arm64): its SHA tag in a
+    # registry is an index over all of them when there are several
+    platforms: tuple[str, ...] = platforms.DEFAULT
 
     @property
     def lock_file(self) -> Path | None:
@@ -132,6 +136,16 @@ def load(root: Path | None = None) -> ImageGraph:
                 f"{path}: {where}.replaces must be a mapping",
                 "write parent-distribution: this-image's-distribution",
             )
+        listed = spec.get("platforms") or list(platforms.DEFAULT)
+        if not isinstance(listed, list) or not listed:
+            raise ConfigError(
+                f"{path}: {where}.platforms must be a list", "write [linux/amd64, linux/arm64]"
+            )
+        for platform in listed:
+            try:
+                platforms.get(str(platform))
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {where}.platforms: {exc}", exc.hint) from None
         requirements = spec.get("requirements")
         images[str(name)] = ImageSpec(
             name=str(name),
@@ -141,6 +155,7 @@ def load(root: Path | None = None) -> ImageGraph:
             parent=spec.get("parent"),
             build_args={str(k): str(v) for k, v in build_args.items()},
             replaces={str(k): str(v) for k, v in replaces.items()},
+            platforms=tuple(str(p) for p in listed),
         )
     for spec in images.values():
         if spec.replaces and not spec.parent:
@@ -153,6 +168,14 @@ def load(root: Path | None = None) -> ImageGraph:
                 f"{path}: images.{spec.name}.parent {spec.parent!r} is not an image of the graph",
                 f"use one of: {', '.join(sorted(images))}",
             )
+        if spec.parent:
+            missing = set(spec.platforms) - set(images[spec.parent].platforms)
+            if missing:
+                raise ConfigError(
+                    f"{path}: images.{spec.name} lists {', '.join(sorted(missing))}, which its "
+                    f"parent {spec.parent} is not built for",
+                    f"add them to images.{spec.parent}.platforms or drop them here",
+                )
     graph = ImageGraph(root=root, registry=str(raw.get("registry", "")), base=base, images=images)
     for name in images:  # a cycle would make lineage() loop forever
         seen: set[str] = set()

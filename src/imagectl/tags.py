@@ -7,6 +7,7 @@ import re
 
 from imagectl.config import ImageGraph
 from imagectl.errors import ConfigError
+from imagectl.platforms import Platform
 
 LATEST = "latest"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -31,6 +32,13 @@ def sha_tag(graph: ImageGraph, name: str, sha: str) -> str:
     if not _SHA.match(sha):
         raise ValueError(f"{sha!r} is not a full 40-character commit SHA")
     return f"{repository(graph, name)}:{sha}"
+
+
+def platform_tag(graph: ImageGraph, name: str, sha: str, platform: Platform) -> str:
+    """One platform's image of a SHA version: `<sha>-linux-arm64`. The engine keeps one
+    platform per tag, so each platform's build has its own; in a registry the SHA tag is the
+    index over them."""
+    return f"{sha_tag(graph, name, sha)}-{platform.slug}"
 
 
 def latest_tag(graph: ImageGraph, name: str) -> str:
