@@ -4,6 +4,7 @@ import) and cached under a local name labelled with the archive state it was mad
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -14,17 +15,25 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl import host, proc
+from imagectl import host, platforms, proc
 from imagectl.config import BaseImage
 from imagectl.engine import has_image
 from imagectl.errors import BuildError
+from imagectl.platforms import Platform
 
 
 def ensure(
-    base: BaseImage, docker_client: docker.DockerClient, docker_cli: str, cache: Path
+    base: BaseImage,
+    docker_client: docker.DockerClient,
+    docker_cli: str,
+    cache: Path,
+    platform: Platform | None = None,
 ) -> str:
-    """The reference to build FROM: the configured image if present or pullable, else the
-    local equivalent, made here the first time."""
+    """The reference to build FROM for `platform` (default: the host's): the configured image
+    if present or pullable, else the local equivalent, made here the first time."""
+    platform = platform or platforms.native()
+    if platform != platforms.native():
+        return _ensure_foreign(base, docker_client, docker_cli, cache, platform)
     if has_image(docker_client, base.image):
         return base.image
     try:
@@ -37,6 +46,44 @@ def ensure(
         print(f"making {base.local_name} from Debian's archive instead", file=sys.stderr)
         bootstrap(base, docker_cli, cache)
     return base.local_name
+
+
+def local_name(base: BaseImage, platform: Platform) -> str:
+    """The made base's local tag: `local_name` for the host's platform, with the platform
+    after it for another (the engine keeps one platform per tag)."""
+    if platform == platforms.native():
+        return base.local_name
+    return f"{base.local_name}-{platform.slug}"
+
+
+def _ensure_foreign(
+    base: BaseImage,
+    docker_client: docker.DockerClient,
+    docker_cli: str,
+    cache: Path,
+    platform: Platform,
+) -> str:
+    # The engine keeps one platform per tag, so the pinned image is not pulled here (that
+    # would replace the host's under the same name): BuildKit resolves its platform itself
+    # when the registry answers. Where it does not, the base is made from Debian's archive.
+    name = local_name(base, platform)
+    if has_image(docker_client, name):
+        return name
+    if _registry_has(docker_client, base.image):
+        return base.image
+    print(f"making {name} from Debian's archive for {platform.name}", file=sys.stderr)
+    bootstrap_foreign(base, docker_cli, cache, platform)
+    return name
+
+
+def _registry_has(docker_client: docker.DockerClient, image: str) -> bool:
+    try:
+        docker_client.images.get_registry_data(image)
+        return True
+    except docker.errors.APIError as exc:
+        reason = str(exc.explanation or exc).splitlines()[0]
+        print(f"cannot reach {image} ({reason})", file=sys.stderr)
+        return False
 
 
 # Labels of a debootstrapped base: the archive it came from, and the date of that archive's
@@ -106,6 +153,50 @@ def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:
                 "check the engine's disk space and retry",
             )
     print(f"made {base.local_name}", file=sys.stderr)
+
+
+def bootstrap_foreign(base: BaseImage, docker_cli: str, cache: Path, platform: Platform) -> None:
+    """mmdebstrap a minimal Debian `base.suite` for another architecture (its maintainer
+    scripts run under QEMU) and build it FROM scratch for that platform: `docker import`
+    of Debian's 20.10 engine records the host's architecture whatever --platform says."""
+    host.ensure_debian_packages({"mmdebstrap": "mmdebstrap"}, "making a base image")
+    name = local_name(base, platform)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix="rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        argv = [
+            "mmdebstrap", "--variant=minbase", f"--architectures={platform.architecture}",
+            "--format=directory", "--skip=cleanup/apt/lists", base.suite, str(rootfs),
+        ]  # fmt: skip
+        try:
+            proc.run_echoed(argv)
+        except subprocess.CalledProcessError as exc:
+            raise BuildError(
+                f"mmdebstrap {base.suite} for {platform.name} failed (exit {exc.returncode})",
+                "check that Debian's archive is reachable and that QEMU emulation works "
+                "(imagectl checks binfmt_misc first)",
+            ) from None
+        archive, archive_date = archive_state(rootfs, base.suite)
+        _finish_rootfs(rootfs, base.suite)
+        context = Path(tmp) / "context"
+        context.mkdir()
+        subprocess.run(
+            ["tar", "-C", str(rootfs), "-cf", str(context / "rootfs.tar"), "."], check=True
+        )
+        (context / "Dockerfile").write_text(
+            "FROM scratch\nADD rootfs.tar /\n"
+            f'LABEL {ARCHIVE_LABEL}="{archive}" {ARCHIVE_DATE_LABEL}="{archive_date}"\n'
+            'CMD ["bash"]\n'
+        )
+        argv = [docker_cli, "build", "--platform", platform.name, "-t", name, str(context)]
+        try:
+            proc.run_echoed(argv, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        except subprocess.CalledProcessError as exc:
+            raise BuildError(
+                f"building {name} from the rootfs failed (exit {exc.returncode})",
+                "check the engine's disk space and retry",
+            ) from None
+    print(f"made {name}", file=sys.stderr)
 
 
 def archive_state(rootfs: Path, suite: str) -> tuple[str, str]:

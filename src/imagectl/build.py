@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from imagectl import engine, host, proc, tags
+from imagectl import engine, host, platforms, proc, tags
 from imagectl.config import ImageGraph, ImageSpec
 from imagectl.errors import BuildError
+from imagectl.platforms import Platform
 from imagectl.revision import Revision
 
 CA_SECRET_ID = "ca_bundle"
@@ -30,9 +31,15 @@ def command(
     revision: Revision,
     base_ref: str,
     build_client: engine.BuildClient,
+    platform: Platform | None = None,
+    build_base_ref: str | None = None,
 ) -> list[str]:
-    """The full build command line for `spec` (tags: <sha> and latest)."""
+    """The full build command line for `spec` on `platform` (default: the host's). Tags:
+    <sha>-<platform> always; <sha> and latest too for the host's own platform, which is the
+    one `docker run IMAGE:<sha>` runs here."""
+    platform = platform or platforms.native()
     argv = [*build_client.argv, "--progress", "plain", "-f", str(spec.dockerfile)]
+    argv += ["--platform", platform.name]
     ca = host.ca_bundle()
     if ca:
         argv += ["--secret", f"id={CA_SECRET_ID},src={ca}"]
@@ -41,6 +48,8 @@ def command(
     # Dockerfile, so a rebuild of one commit would become another image.
     build_args = {
         "BASE_IMAGE": base_ref,
+        # the stages that run on the build host (Python packages) stand on the host's base
+        "BUILD_BASE_IMAGE": build_base_ref or base_ref,
         # BuildKit 0.11 and later date the image and its history by the commit, not the clock
         "SOURCE_DATE_EPOCH": str(revision.timestamp),
         **spec.build_args,
@@ -51,8 +60,10 @@ def command(
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in labels(spec, revision).items():
         argv += ["--label", f"{key}={value}"]
-    argv += ["-t", tags.sha_tag(graph, spec.name, revision.sha)]
-    argv += ["-t", tags.latest_tag(graph, spec.name)]
+    argv += ["-t", tags.platform_tag(graph, spec.name, revision.sha, platform)]
+    if platform == platforms.native():
+        argv += ["-t", tags.sha_tag(graph, spec.name, revision.sha)]
+        argv += ["-t", tags.latest_tag(graph, spec.name)]
     return [*argv, str(spec.context)]
 
 
@@ -62,16 +73,20 @@ def build(
     revision: Revision,
     base_ref: str,
     build_client: engine.BuildClient,
+    platform: Platform | None = None,
+    build_base_ref: str | None = None,
 ) -> str:
-    """Build `spec` on top of `base_ref`; returns the SHA tag. A failure moves no tag."""
+    """Build `spec` for `platform` on top of `base_ref`; returns its platform tag
+    (<sha>-linux-arm64). A failure moves no tag."""
+    platform = platform or platforms.native()
     if revision.dirty:
         print(
             f"warning: the work tree has uncommitted changes; {spec.name} is tagged "
             f"{revision.sha[:12]} but holds them too",
             file=sys.stderr,
         )
-    argv = command(graph, spec, revision, base_ref, build_client)
-    print(f"building {spec.name} from {base_ref}", file=sys.stderr, flush=True)
+    argv = command(graph, spec, revision, base_ref, build_client, platform, build_base_ref)
+    print(f"building {spec.name} for {platform.name} from {base_ref}", file=sys.stderr, flush=True)
     try:
         proc.run_echoed(argv, env=build_client.env, cwd=str(graph.root))
     except subprocess.CalledProcessError as exc:
@@ -79,4 +94,4 @@ def build(
             f"building {spec.name} failed (exit {exc.returncode}); no tag was moved",
             "read the build output above for the failing step",
         ) from None
-    return tags.sha_tag(graph, spec.name, revision.sha)
+    return tags.platform_tag(graph, spec.name, revision.sha, platform)

@@ -20,6 +20,7 @@ from imagectl import (
     gitlab_ci,
     layers,
     lock,
+    platforms,
     prune,
     publish,
     registry,
@@ -62,42 +63,84 @@ def engine_down() -> None:
 
 @cli.command("build")
 @click.argument("names", nargs=-1, required=True)
-def build_command(names: tuple[str, ...]) -> None:
-    """Build the named images (and the parents they stand on), tagged <sha> and latest."""
+@click.option(
+    "--platform",
+    "platform_text",
+    help="linux/amd64, linux/arm64, both comma-separated, or `all` the image lists "
+    "(default: this host's)",
+)
+def build_command(names: tuple[str, ...], platform_text: str | None) -> None:
+    """Build the named images (and the parents they stand on) for their platforms. Each build
+    is tagged <sha>-<platform>; the host's platform also <sha> and latest."""
     graph = config.load()
+    wanted = {
+        name: platforms.select(platform_text, name, graph.get(name).platforms) for name in names
+    }
     order = graph.build_order(list(names))
     docker_client = engine.ensure_running(_cache(graph) / "engine")
     build_client = engine.build_client()
     rev = revision.current(graph.root)
-    built: dict[str, str] = {}
+    native = platforms.native()
+    emulated: set[platforms.Platform] = set()
+    bases: dict[platforms.Platform, str] = {}
+    built: dict[tuple[str, platforms.Platform], str] = {}
     # a parent not built here is pulled by the build from the registry, which may want a login
     registry_host = tags.registry_host(graph)
     with registry.cli_login(registry_host, registry.credentials_from_env()) as login_env:
         build_client = dataclasses.replace(build_client, env={**build_client.env, **login_env})
         for spec in order:
-            if spec.parent:
-                parent_ref = built.get(spec.parent) or tags.sha_tag(graph, spec.parent, rev.sha)
-            else:
-                parent_ref = base.ensure(
-                    graph.base, docker_client, build_client.argv[0], _cache(graph) / "base"
+            # a parent is built for every platform a named descendant is built for
+            needed = [
+                p
+                for p in platforms.KNOWN.values()
+                if any(p in chosen and spec in graph.lineage(n) for n, chosen in wanted.items())
+            ]
+            for platform in needed:
+                if platform not in emulated and platform != native:
+                    platforms.ensure_emulation(platform)
+                    emulated.add(platform)
+                for p in {native, platform}:
+                    if spec.parent is None and p not in bases:
+                        bases[p] = base.ensure(
+                            graph.base,
+                            docker_client,
+                            build_client.argv[0],
+                            _cache(graph) / "base",
+                            p,
+                        )
+                if spec.parent:
+                    parent_ref = built.get((spec.parent, platform)) or tags.platform_tag(
+                        graph, spec.parent, rev.sha, platform
+                    )
+                else:
+                    parent_ref = bases[platform]
+                ref = build.build(
+                    graph, spec, rev, parent_ref, build_client, platform, bases.get(native)
                 )
-            built[spec.name] = build.build(graph, spec, rev, parent_ref, build_client)
-            click.echo(built[spec.name])
-            _write_contents(graph, docker_client, spec.name, built[spec.name], rev.sha)
+                built[(spec.name, platform)] = ref
+                click.echo(ref)
+                _write_contents(graph, docker_client, spec.name, ref, rev.sha, platform)
 
 
 def _write_contents(
-    graph: config.ImageGraph, docker_client: DockerClient, name: str, ref: str, sha: str
+    graph: config.ImageGraph,
+    docker_client: DockerClient,
+    name: str,
+    ref: str,
+    sha: str,
+    platform: platforms.Platform,
 ) -> None:
+    # build/contents/cpu-<sha>.json for the host's platform, cpu-<sha>-linux-arm64.json others
+    version = sha if platform == platforms.native() else f"{sha}-{platform.slug}"
     try:
         found = contents.collect(docker_client, ref, contents.script_path(graph.root))
     except ContentsError as exc:  # the image is built and tagged; only its listing is missing
         click.echo(f"warning: no contents listing for {name}: {exc}", err=True)
         return
-    for path in contents.write(found, graph.root / contents.OUTPUT_DIR, name, sha):
+    for path in contents.write(found, graph.root / contents.OUTPUT_DIR, name, version):
         click.echo(f"  contents: {path.relative_to(graph.root)}", err=True)
     text = contents.sbom_of(docker_client, ref, contents.script_path(graph.root), listed=found)
-    sbom_path = graph.root / contents.OUTPUT_DIR / f"{name}-{sha}.cdx.json"
+    sbom_path = graph.root / contents.OUTPUT_DIR / f"{name}-{version}.cdx.json"
     sbom_path.write_text(text)
     click.echo(f"  SBOM: {sbom_path.relative_to(graph.root)}", err=True)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from support import ROOT
 
-from imagectl import build, config, engine, host
+from imagectl import build, config, engine, host, platforms
 from imagectl.revision import Revision
 
 REV = Revision(
@@ -66,11 +66,33 @@ def test_the_build_is_dated_by_the_commit_not_the_clock(argv: list[str]) -> None
     assert "SOURCE_DATE_EPOCH=1700000000" in values(argv, "--build-arg")
 
 
-def test_tags_are_the_sha_and_latest(argv: list[str]) -> None:
+def test_a_build_for_the_hosts_platform_is_tagged_its_platform_sha_and_latest(
+    argv: list[str],
+) -> None:
+    assert platforms.native().name == "linux/amd64"  # this host; the argv fixture builds for it
+    assert values(argv, "--platform") == ["linux/amd64"]
     assert values(argv, "-t") == [
+        f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}-linux-amd64",
         f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}",
         "127.0.0.1:5000/analysis-template/cpu:latest",
     ]
+
+
+def test_a_build_for_another_platform_moves_neither_the_sha_tag_nor_latest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("REGISTRY_URL", raising=False)
+    graph = config.load(ROOT)
+    arm64 = platforms.get("linux/arm64")
+    argv = build.command(
+        graph, graph.get("cpu"), REV, "local/base:arm", CLIENT, arm64, "local/base:1"
+    )
+    assert values(argv, "--platform") == ["linux/arm64"]
+    assert values(argv, "-t") == [f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}-linux-arm64"]
+    # the Python stages run natively, on the host's base; the image stands on arm64's
+    assert {"BASE_IMAGE=local/base:arm", "BUILD_BASE_IMAGE=local/base:1"} <= set(
+        values(argv, "--build-arg")
+    )
 
 
 def test_base_image_is_a_build_arg_and_no_inline_cache_is_written(argv: list[str]) -> None:
