@@ -2,6 +2,9 @@
 # libraries, MeCab and Noto CJK fonts, a non-root user. Build it with `make image`; the
 # build host's CA bundle comes in only as the build secret `ca_bundle`, never as a layer.
 ARG BASE_IMAGE=debian:trixie-slim
+# the base of the stages that run on the build host: BASE_IMAGE when one tag serves every
+# platform (a registry's index); imagectl names the host's own where each platform has its own
+ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
 
 FROM ${BASE_IMAGE} AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -21,14 +24,70 @@ RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
       mecab mecab-ipadic-utf8 mecab-jumandic- mecab-jumandic-utf8- \
  && useradd --create-home --uid 1000 --user-group --shell /bin/bash analyst
 
+# Python packages are installed on the build host, not in the image's platform: for an arm64
+# image on an amd64 host these stages run natively while only the Debian packages above run
+# under QEMU. They stand on the host's base (BUILD_BASE_IMAGE) and fetch the image platform's
+# wheels from the same hash-locked files (uv-install picks them by TARGETARCH); bytecode is the
+# same for the same Python minor version, and both bases are Debian trixie's python3.
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS build-python
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      python3 python3-venv ca-certificates
+
 # uv, the installer, in a throwaway stage: the final image only bind-mounts it.
-FROM system AS uv
+FROM build-python AS uv
 RUN --mount=type=secret,id=ca_bundle \
     --mount=type=bind,source=docker/requirements/uv.lock,target=/tmp/uv.lock \
     cert=/run/secrets/ca_bundle; [ -s "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt; \
     python3 -m venv /opt/uv \
  && /opt/uv/bin/pip install --no-cache-dir --cert "$cert" --require-hashes -r /tmp/uv.lock
 COPY docker/uv-install /opt/uv/bin/
+
+# Exactly the locked package set, hashes checked, in the layers `make lock` split it into
+# (docker/requirements/cpu.in says why): each layer's packages go into a venv of their own, and
+# the image copies the venvs over each other, so a bump rebuilds only its layer and those after.
+FROM uv AS venv-science
+ARG TARGETARCH
+RUN --mount=type=cache,id=uv,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle \
+    --mount=type=bind,source=docker/requirements/cpu.layers/1-science.txt,target=/tmp/layer.txt \
+    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+
+FROM uv AS venv-boosting
+ARG TARGETARCH
+RUN --mount=type=cache,id=uv,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle \
+    --mount=type=bind,source=docker/requirements/cpu.layers/2-boosting.txt,target=/tmp/layer.txt \
+    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+
+FROM uv AS venv-jupyter
+ARG TARGETARCH
+RUN --mount=type=cache,id=uv,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle \
+    --mount=type=bind,source=docker/requirements/cpu.layers/3-jupyter.txt,target=/tmp/layer.txt \
+    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+
+FROM uv AS venv-extras
+ARG TARGETARCH
+RUN --mount=type=cache,id=uv,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle \
+    --mount=type=bind,source=docker/requirements/cpu.layers/4-extras.txt,target=/tmp/layer.txt \
+    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
+
+# The bundled library, a pure-Python wheel built with the locked setuptools (in extras).
+FROM venv-extras AS analysis-utils-wheel
+RUN --mount=type=bind,source=packages/analysis-utils,target=/tmp/analysis-utils,rw \
+    /opt/uv/bin/uv build --wheel --no-build-isolation --python /opt/venv/bin/python \
+      --out-dir /tmp/wheels /tmp/analysis-utils
+
+FROM uv AS venv-analysis-utils
+ARG TARGETARCH
+RUN --mount=type=bind,from=analysis-utils-wheel,source=/tmp/wheels,target=/tmp/wheels \
+    /opt/uv/bin/uv-install --no-index --no-cache /tmp/wheels/analysis_utils-*.whl
 
 FROM system
 # EDITOR and VISUAL: the editor git and other tools open, in Jupyter's terminal too.
@@ -39,33 +98,12 @@ ENV VIRTUAL_ENV=/opt/venv \
     NB_USER=analyst \
     EDITOR=vim \
     VISUAL=vim
-# Exactly the locked package set, hashes checked, in the layers `make lock` split it into
-# (docker/requirements/cpu.in says why): a bump rebuilds only its layer and those after it.
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=cache,id=uv,target=/root/.cache/uv \
-    --mount=type=secret,id=ca_bundle \
-    --mount=type=bind,source=docker/requirements/cpu.layers/1-science.txt,target=/tmp/layer.txt \
-    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=cache,id=uv,target=/root/.cache/uv \
-    --mount=type=secret,id=ca_bundle \
-    --mount=type=bind,source=docker/requirements/cpu.layers/2-boosting.txt,target=/tmp/layer.txt \
-    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=cache,id=uv,target=/root/.cache/uv \
-    --mount=type=secret,id=ca_bundle \
-    --mount=type=bind,source=docker/requirements/cpu.layers/3-jupyter.txt,target=/tmp/layer.txt \
-    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=cache,id=uv,target=/root/.cache/uv \
-    --mount=type=secret,id=ca_bundle \
-    --mount=type=bind,source=docker/requirements/cpu.layers/4-extras.txt,target=/tmp/layer.txt \
-    /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-
+COPY --from=venv-science /opt/venv /opt/venv
+COPY --from=venv-boosting /opt/venv /opt/venv
+COPY --from=venv-jupyter /opt/venv /opt/venv
+COPY --from=venv-extras /opt/venv /opt/venv
 # The bundled library changes more often than the stack, so it comes after it.
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
-    --mount=type=bind,source=packages/analysis-utils,target=/tmp/analysis-utils,rw \
-    /opt/uv/bin/uv-install --no-index --no-build-isolation --no-cache /tmp/analysis-utils
+COPY --from=venv-analysis-utils /opt/venv /opt/venv
 
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /

@@ -27,6 +27,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # hadolint ignore=DL3066
 USER root
 ARG REPLACES=""
+# uv-install fetches the wheels of the image's platform
+ARG TARGETARCH
 # gpu.lock, resolved with cpu.lock as constraints, in the layers `make lock` split it into
 # (docker/requirements/gpu.in): the ~5.5 GB torch stack first, so a bump of xgboost or pytest
 # rebuilds and re-pulls only the small layer after it. Every package gpu shares with cpu is

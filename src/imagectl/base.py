@@ -159,7 +159,10 @@ def bootstrap_foreign(base: BaseImage, docker_cli: str, cache: Path, platform: P
     """mmdebstrap a minimal Debian `base.suite` for another architecture (its maintainer
     scripts run under QEMU) and build it FROM scratch for that platform: `docker import`
     of Debian's 20.10 engine records the host's architecture whatever --platform says."""
-    host.ensure_debian_packages({"mmdebstrap": "mmdebstrap"}, "making a base image")
+    # arch-test: how mmdebstrap checks that the foreign architecture runs here
+    host.ensure_debian_packages(
+        {"mmdebstrap": "mmdebstrap", "arch-test": "arch-test"}, "making a base image"
+    )
     name = local_name(base, platform)
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix="rootfs-") as tmp:
