@@ -1,5 +1,8 @@
 # Every target calls the tool; the logic lives in src/imagectl.
 IMAGE ?= cpu
+# the platforms `make image` builds (comma-separated, or `all` that images.yml lists for IMAGE);
+# empty: this host's own. `make test` builds and tests all of them.
+PLATFORMS ?=
 VENV := .venv
 TOOL := $(VENV)/bin/imagectl
 STAMP := $(VENV)/.bootstrapped
@@ -10,18 +13,24 @@ $(STAMP): pyproject.toml packages/analysis-utils/pyproject.toml scripts/bootstra
 	scripts/bootstrap
 	touch $@
 
-## image: build $(IMAGE) (default cpu) and its parents; starts an engine if none runs
+## image: build $(IMAGE) (default cpu) and its parents for PLATFORMS (default: this host's);
+## starts an engine if none runs
 image: $(STAMP)
-	$(TOOL) build $(IMAGE)
+	$(TOOL) build $(IMAGE) $(if $(PLATFORMS),--platform $(PLATFORMS))
 
-## test: every test: unit, the bundled library, $(IMAGE)'s image tests (and its parents'), end to end
-test: image
+## test: every test: unit, the bundled library, $(IMAGE)'s image tests (and its parents') on each
+## of its platforms (others than the host's under QEMU), end to end
+test: $(STAMP)
+	$(TOOL) build $(IMAGE) --platform $(or $(PLATFORMS),all)
+	for platform in $$($(TOOL) platforms $(IMAGE) --emulated); do \
+	  $(VENV)/bin/pytest --image $(IMAGE) --platform $$platform tests/image || exit 1; \
+	done
 	$(VENV)/bin/pytest --image $(IMAGE)
 
 ## test-image: only $(IMAGE)'s image tests and its parents' (CI runs it for gpu after `make test`)
 .PHONY: test-image
 test-image: image
-	$(VENV)/bin/pytest --image $(IMAGE) tests/image tests/gpu
+	$(VENV)/bin/pytest --image $(IMAGE) $(if $(PLATFORMS),--platform $(PLATFORMS)) tests/image tests/gpu
 
 ## unit: the tests that need no Docker
 unit: $(STAMP)

@@ -12,7 +12,8 @@ import pytest
 import testinfra
 from support import ROOT, Container
 
-from imagectl import config, passes, revision, tags
+from imagectl import config, passes, platforms, revision, tags
+from imagectl.errors import ImageToolError
 
 IMAGE_TESTS = ROOT / "tests" / "image"
 
@@ -23,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--image-ref",
         default=None,
         help="test this reference instead of the image built from HEAD (e.g. a scratch build)",
+    )
+    parser.addoption(
+        "--platform",
+        default=None,
+        help="test the image built for this platform (default: this host's); another one "
+        "runs under QEMU emulation",
     )
 
 
@@ -74,17 +81,40 @@ def image_name(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
+def platform(pytestconfig: pytest.Config, graph: config.ImageGraph) -> platforms.Platform:
+    """The platform of the image under test (`--platform`, default this host's)."""
+    name = pytestconfig.getoption("--image")
+    try:
+        (chosen,) = platforms.select(
+            pytestconfig.getoption("--platform"), name, graph.get(name).platforms
+        )
+    except (ValueError, ImageToolError) as exc:
+        pytest.fail(f"--platform: {exc}")
+    return chosen
+
+
+@pytest.fixture(scope="session")
 def image_ref(
-    graph: config.ImageGraph, docker_client: docker.DockerClient, image_name: str, pytestconfig
+    graph: config.ImageGraph,
+    docker_client: docker.DockerClient,
+    image_name: str,
+    platform: platforms.Platform,
+    pytestconfig: pytest.Config,
 ) -> str:
-    """The image built from this commit; the tests never build it themselves."""
-    ref = pytestconfig.getoption("--image-ref") or tags.sha_tag(
-        graph, image_name, revision.current(ROOT).sha
+    """The image built from this commit for `platform`; the tests never build it themselves."""
+    sha = revision.current(ROOT).sha
+    ref = pytestconfig.getoption("--image-ref") or tags.platform_tag(
+        graph, image_name, sha, platform
     )
     try:
-        pytestconfig.stash[TESTED_IMAGE] = (ref, docker_client.images.get(ref).id)
+        image = docker_client.images.get(ref)
     except docker.errors.ImageNotFound:
-        pytest.fail(f"{ref} is not built; run `make image IMAGE={image_name}`")
+        pytest.fail(
+            f"{ref} is not built; run `make image IMAGE={image_name} PLATFORMS={platform.name}`"
+        )
+    if image.attrs.get("Architecture") != platform.architecture:
+        pytest.fail(f"{ref} is a {image.attrs.get('Architecture')} image, not {platform.name}")
+    pytestconfig.stash[TESTED_IMAGE] = (ref, image.id)
     return ref
 
 

@@ -15,6 +15,7 @@ import docker
 import pytest
 import testinfra
 
+from imagectl import platforms
 from imagectl.host import free_port
 
 __all__ = ["IMAGECTL", "ROOT", "Container", "free_port"]
@@ -38,9 +39,12 @@ class Container:
         )
         self.host = testinfra.get_host(f"docker://{self.container.id}")
         self.startup_log = ""
+        # an image of another platform runs under QEMU: Jupyter takes ~10 times as long
+        architecture = docker_client.images.get(image).attrs.get("Architecture")
+        self.emulated = architecture != platforms.native().architecture
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * (5 if self.emulated else 1)
         while time.monotonic() < deadline:
             self.container.reload()
             state = self.container.attrs["State"]

@@ -207,7 +207,8 @@ def archive_state(rootfs: Path, suite: str) -> tuple[str, str]:
     installed from."""
     mirror = (rootfs / "etc/apt/sources.list").read_text().split()[1]
     fields = {"Date": "unknown", "Version": ""}
-    for release in (rootfs / "var/lib/apt/lists").glob("*Release"):
+    # the suite's own Release file (mmdebstrap also fetches <suite>-updates and -security)
+    for release in (rootfs / "var/lib/apt/lists").glob(f"*_dists_{suite}_*Release"):
         text = release.read_text(errors="replace")
         for key in fields:
             found = re.search(rf"^{key}:\s*(.+)$", text, re.MULTILINE)

@@ -173,6 +173,17 @@ def lock_base_command() -> None:
     click.echo(base.lock(graph.base, docker_client, graph.root))
 
 
+@cli.command("platforms")
+@click.argument("name")
+@click.option("--emulated", is_flag=True, help="only those this host runs under QEMU")
+def platforms_command(name: str, emulated: bool) -> None:
+    """Print the platforms images.yml lists for NAME, one a line."""
+    listed = [platforms.get(p) for p in config.load().get(name).platforms]
+    for platform in listed:
+        if not (emulated and platform == platforms.native()):
+            click.echo(platform.name)
+
+
 @cli.command("ref")
 @click.argument("name")
 def ref_command(name: str) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from imagectl import base, config, engine, host, registry, registry_server
+from imagectl import base, config, engine, host, platforms, registry, registry_server
 from imagectl.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,13 +298,42 @@ def _local_variables(local: LocalGitLab, docker_client: docker.DockerClient) -> 
         "DOCKER_CERT_PATH": "",
         "DOCKER_TLS_CERTDIR": "",
         "DOCKER_DIND_IMAGE": "",
-        # the base `imagectl build` uses here (a local debootstrap when Docker Hub is out of
-        # reach), so the builds hit the BuildKit cache of earlier builds
-        "DEBIAN_IMAGE": base.ensure(
-            graph.base, docker_client, client.argv[0], ROOT / ".cache/base"
-        ),
+        # the bases `imagectl build` uses here (made from Debian's archive when Docker Hub is
+        # out of reach), so the builds hit the BuildKit cache of earlier builds
+        "DEBIAN_IMAGE": _base_index(local, graph, docker_client, client.argv[0]),
         "CA_BUNDLE_FILE": str(ca) if ca else "",
         "TOOLS_VENV": sys.prefix,
         # building and testing gpu takes minutes and its GPU job needs a GPU runner
         "SKIP_GPU": "1",
     }
+
+
+def _base_index(
+    local: LocalGitLab, graph: config.ImageGraph, docker_client: docker.DockerClient, cli: str
+) -> str:
+    """The bases of every platform the images list, pushed to the pipeline's registry under
+    one index, as Docker Hub serves debian:trixie-slim: a build for any platform finds its
+    own there (the engine keeps one platform per local tag)."""
+    listed = {name for spec in graph.images.values() for name in spec.platforms}
+    index = f"{local.registry_host}/debian:{graph.base.suite}"
+    children = []
+    for platform in (platforms.get(name) for name in sorted(listed)):
+        made = base.ensure(graph.base, docker_client, cli, ROOT / ".cache/base", platform)
+        if made == graph.base.image:  # its registry answers, and serves every platform
+            return made
+        child = f"{index}-{platform.slug}"
+        docker_client.images.get(made).tag(child)
+        for event in docker_client.api.push(child, stream=True, decode=True):
+            if "error" in event:
+                raise PipelineSetupError(f"pushing {child} failed: {event['error']}")
+        docker_client.images.remove(child)
+        children.append(child)
+    # `docker manifest` keeps its drafts in the client's config: a throwaway one
+    config_dir = local.state_dir / "docker-config"
+    env = {**os.environ, "DOCKER_CONFIG": str(config_dir)}
+    for argv in (
+        [cli, "manifest", "create", "--insecure", index, *children],
+        [cli, "manifest", "push", "--insecure", index],
+    ):
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+    return index

@@ -68,7 +68,7 @@ def test_inputs_other_than_the_defaults_take_effect(gitlab: LocalGitLab) -> None
             image_name: team/app
             dockerfile: e2e-app/app.Dockerfile
             context: e2e-app
-            platform: linux/arm64
+            platforms: linux/arm64
             """,
             stages="[package]",
         )

@@ -78,8 +78,20 @@ elif args[0] == "build":
     tag = args[args.index("--tag") + 1]
     labels = dict(a.split("=", 1) for i, a in enumerate(args) if i and args[i - 1] == "--label")
     files = state.get("built_files", {})
-    state["local"][tag] = {"id": "sha256:built", "labels": labels, "files": files}
+    platform = args[args.index("--platform") + 1] if "--platform" in args else ""
+    if platform and platform == state.get("failing_platform"):
+        print("exec /bin/sh: exec format error", file=sys.stderr); code = 1
+    else:
+        image = {"id": "sha256:built" + platform, "labels": labels, "files": files}
+        state["local"][tag] = image
     state["registry"].update(state.pop("pushed_during_build", {}))
+elif args[:2] == ["manifest", "create"]:
+    index, *children = [a for a in args[2:] if a != "--insecure"]
+    state["indexes"] = {index: children}
+elif args[:2] == ["manifest", "push"]:
+    index = args[-1]
+    children = state["indexes"][index]
+    state["registry"][index] = {**state["registry"][children[0]], "index": children}
 elif args[0] == "push":
     state["registry"][args[-1]] = state["local"][args[-1]]
 json.dump(state, open(state_file, "w"))
@@ -392,3 +404,50 @@ def test_an_image_without_an_sbom_builds_and_says_so(run_job, tmp_path: Path) ->
     assert "carries no /usr/share/analysis-template/sbom.cdx.json" in job.output
     assert not list(tmp_path.glob("gl-sbom-*"))
     assert job.commands("push") == [["push", f"{REGISTRY_URL}/team/app:{SHA}"]]
+
+
+PLATFORMS = {"PLATFORMS": "linux/amd64,linux/arm64"}
+
+
+def test_several_platforms_push_one_tag_each_then_the_sha_tag_as_their_index(run_job) -> None:
+    ref = f"{REGISTRY_URL}/cpu:{SHA}"
+    job = run_job(env=PLATFORMS)
+    assert job.returncode == 0, job.output
+    builds = job.commands("build")
+    assert [values(argv, "--platform") for argv in builds] == [["linux/amd64"], ["linux/arm64"]]
+    assert [values(argv, "--tag") for argv in builds] == [
+        [f"{ref}-linux-amd64"],
+        [f"{ref}-linux-arm64"],
+    ]
+    assert job.commands("push") == [["push", f"{ref}-linux-amd64"], ["push", f"{ref}-linux-arm64"]]
+    # the index comes last, over both; a registry that is not on loopback gets no --insecure
+    assert job.commands("manifest") == [
+        ["manifest", "create", ref, f"{ref}-linux-amd64", f"{ref}-linux-arm64"],
+        ["manifest", "push", ref],
+    ]
+    assert job.registry[ref]["index"] == [f"{ref}-linux-amd64", f"{ref}-linux-arm64"]
+
+
+def test_a_failed_platform_build_pushes_no_index(run_job) -> None:
+    job = run_job(env=PLATFORMS, failing_platform="linux/arm64")
+    assert job.returncode != 0
+    assert "building" in job.output and "nothing was pushed" in job.output
+    assert "exec format error" in job.output and "binfmt_misc" in job.output
+    assert not job.commands("manifest")
+    assert f"{REGISTRY_URL}/cpu:{SHA}" not in job.registry
+
+
+def test_a_platform_already_pushed_for_this_commit_is_reused_not_rebuilt(run_job) -> None:
+    ref = f"{REGISTRY_URL}/cpu:{SHA}"
+    earlier = {"id": "sha256:earlier", "labels": {"org.opencontainers.image.revision": SHA}}
+    job = run_job(env=PLATFORMS, registry={f"{ref}-linux-amd64": earlier})
+    assert job.returncode == 0, job.output
+    assert [values(argv, "--platform") for argv in job.commands("build")] == [["linux/arm64"]]
+    assert job.registry[f"{ref}-linux-amd64"] == earlier
+    assert job.registry[ref]["index"] == [f"{ref}-linux-amd64", f"{ref}-linux-arm64"]
+
+
+def test_an_index_on_a_loopback_registry_is_pushed_over_plain_http(run_job) -> None:
+    job = run_job(env={**PLATFORMS, "REGISTRY_URL": "127.0.0.1:5000/g/p"})
+    assert job.returncode == 0, job.output
+    assert all("--insecure" in argv for argv in job.commands("manifest"))

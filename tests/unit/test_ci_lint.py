@@ -75,14 +75,14 @@ def test_a_misspelt_setting_of_an_input_is_reported_as_gitlab_does(project: Path
         project / "templates/build-dockerfile.yml", "      regex: ^(linux", "      regexp: ^(linux"
     )
     assert lint(project) == [
-        "`templates/build-dockerfile.yml`: header:spec:inputs:platform config contains unknown "
+        "`templates/build-dockerfile.yml`: header:spec:inputs:platforms config contains unknown "
         "keys: regexp"
     ]
 
 
 def test_an_interpolation_of_an_undeclared_input_is_reported(project: Path) -> None:
-    edit(project / "templates/build-dockerfile.yml", "inputs.platform ]]", "inputs.platfrom ]]")
-    assert "`templates/build-dockerfile.yml`: unknown interpolation key: `platfrom`" in lint(
+    edit(project / "templates/build-dockerfile.yml", "inputs.platforms ]]", "inputs.platfroms ]]")
+    assert "`templates/build-dockerfile.yml`: unknown interpolation key: `platfroms`" in lint(
         project
     )
 
@@ -90,10 +90,10 @@ def test_an_interpolation_of_an_undeclared_input_is_reported(project: Path) -> N
 def test_a_default_that_breaks_its_own_regex_is_reported(project: Path) -> None:
     edit(
         project / "templates/build-dockerfile.yml",
-        'platform:\n      type: string\n      default: ""',
-        'platform:\n      type: string\n      default: "linux/amd64,linux/arm64"',
+        'platforms:\n      type: string\n      default: ""',
+        'platforms:\n      type: string\n      default: "linux/amd64 linux/arm64"',
     )
-    message = "`platform` input: default value does not match required RegEx pattern"
+    message = "`platforms` input: default value does not match required RegEx pattern"
     # in the component itself, and where the pipeline includes it without a platform
     assert lint(project) == [
         f".gitlab-ci.yml: `templates/build-dockerfile.yml`: {message}",
@@ -118,8 +118,8 @@ def test_a_default_that_breaks_its_own_regex_is_reported(project: Path) -> None:
         ),
         (
             "dockerfile: docker/gpu.Dockerfile",
-            "dockerfile: docker/gpu.Dockerfile\n      platform: linux/amd64 linux/arm64",
-            "`platform` input: provided value does not match required RegEx pattern",
+            "dockerfile: docker/gpu.Dockerfile\n      platforms: linux/amd64 linux/arm64",
+            "`platforms` input: provided value does not match required RegEx pattern",
         ),
     ],
     ids=["unknown", "wrong-type", "missing-required", "regex"],

@@ -61,3 +61,20 @@ def test_no_engine_and_not_root_exits_3_saying_what_to_do() -> None:
     result = imagectl("engine", "up", prefix=nobody, env={"DOCKER_HOST": ""})
     assert result.returncode == 3
     assert "cannot start one" in result.stderr and "docker.io" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("build", "cpu", "--platform", "linux/s390x"), "unknown platform 'linux/s390x'"),
+        (("build", "gpu", "--platform", "linux/arm64"), "gpu is not built for linux/arm64"),
+    ],
+    ids=["unknown", "not-listed"],
+)
+def test_a_platform_that_cannot_be_built_exits_2_before_anything_runs(
+    args: tuple[str, ...], message: str
+) -> None:
+    result = imagectl(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "fix: " in result.stderr
+    assert "$ " not in result.stdout + result.stderr  # no command was run

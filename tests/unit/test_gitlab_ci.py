@@ -225,4 +225,4 @@ def test_the_component_maps_every_input_to_the_templates_job() -> None:
     template_variables = {"IMAGE_NAME", "DOCKERFILE", *TEMPLATE_JOB["variables"]}
     set_here = set(job["variables"])
     assert set_here <= template_variables | {"DOCKER_DIND_IMAGE", "REGISTRY_URL"}
-    assert {"IMAGE_NAME", "DOCKERFILE", "CONTEXT", "BUILD_ARGS", "PLATFORM"} <= set_here
+    assert {"IMAGE_NAME", "DOCKERFILE", "CONTEXT", "BUILD_ARGS", "PLATFORMS"} <= set_here
