@@ -85,9 +85,9 @@ def run(
 @pytest.fixture(scope="module")
 def earlier_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
     """A `latest` from before these pipelines (any image will do: the base, as it is small)."""
-    base = gitlab.variables["DEBIAN_IMAGE"]
+    base = gitlab.variables["DEBIAN_IMAGE"]  # an index in the pipeline's registry
     repository = f"{gitlab.registry_url}/cpu"
-    docker_client.images.get(base).tag(repository, tag="latest")
+    docker_client.images.pull(base).tag(repository, tag="latest")
     docker_client.images.push(repository, tag="latest")
     digest = gitlab.digest("cpu", "latest")
     assert digest is not None
