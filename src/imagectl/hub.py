@@ -25,7 +25,7 @@ import docker
 import docker.errors
 import requests
 
-from imagectl import node_tools
+from imagectl import node_tools, registry_server
 from imagectl.daemon import Daemon
 from imagectl.errors import ImageToolError
 from imagectl.host import free_port
@@ -84,6 +84,39 @@ def hub_config(
         c.Spawner.http_timeout = 60
         """
     )
+
+
+@contextlib.contextmanager
+def pinned_by_digest(
+    docker_client: docker.DockerClient, image_ref: str, state_dir: Path
+) -> Iterator[str]:
+    """`image_ref` (a local image) pushed to a throwaway registry on a free loopback port, named
+    by its repository digest (host:port/path/cpu@sha256:...) as a hub configuration pins it.
+    A plain push of the platform the engine holds; the registry (by its PID) and the tags are
+    gone when the block ends."""
+    address = f"127.0.0.1:{free_port()}"
+    repository = f"{address}/hub-{secrets.token_hex(3)}/{image_ref.rsplit('/', 1)[-1]}"
+    repository, tag = repository.rsplit(":", 1)
+    try:
+        image = docker_client.images.get(image_ref)
+    except docker.errors.ImageNotFound:
+        raise HubError(f"{image_ref} is not built", "run `make image`") from None
+    registry_server.ensure_running(state_dir, address)
+    pinned = ""
+    try:
+        image.tag(repository, tag)
+        for line in docker_client.api.push(repository, tag, stream=True, decode=True):
+            if "error" in line:
+                raise HubError(f"pushing {repository}:{tag} failed: {line['error']}")
+        image.reload()
+        (pinned,) = [d for d in image.attrs["RepoDigests"] if d.startswith(f"{repository}@")]
+        yield pinned
+    finally:
+        for reference in (f"{repository}:{tag}", pinned):
+            if reference:
+                with contextlib.suppress(docker.errors.APIError):
+                    docker_client.images.remove(reference)
+        registry_server.stop_started(state_dir)
 
 
 @dataclass

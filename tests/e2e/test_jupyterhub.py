@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,9 @@ import docker
 import docker.errors
 import pytest
 import requests
-from e2e_support import remove_images_under
-from support import ROOT, free_port
+from support import ROOT
 
-from imagectl import config, hub, registry_server, revision, tags
+from imagectl import config, hub, revision, tags
 
 NOTEBOOK = {
     "type": "notebook",
@@ -40,27 +38,10 @@ def pinned_image(
 ) -> Iterator[str]:
     """HEAD's cpu image pushed to a throwaway registry, named by its repository digest
     (host:port/path/cpu@sha256:...), as a hub configuration pins it."""
-    state = tmp_path_factory.mktemp("hub-registry")
-    address = f"127.0.0.1:{free_port()}"
-    prefix = f"{address}/hub-e2e-{secrets.token_hex(3)}"
     built = tags.sha_tag(config.load(ROOT), "cpu", revision.current(ROOT).sha)
-    registry_server.ensure_running(state, address)
-    try:
-        try:
-            image = docker_client.images.get(built)
-        except docker.errors.ImageNotFound:
-            pytest.fail(f"{built} is not built; run `make image`")
-        repository, tag = f"{prefix}/cpu", built.rsplit(":", 1)[1]
-        image.tag(repository, tag)
-        # the host platform's build, as the engine holds it (a plain push: one platform)
-        for line in docker_client.api.push(repository, tag, stream=True, decode=True):
-            assert "error" not in line, line
-        image.reload()
-        (digest_ref,) = [d for d in image.attrs["RepoDigests"] if d.startswith(f"{repository}@")]
-        yield digest_ref
-    finally:
-        remove_images_under(docker_client, prefix)
-        registry_server.stop_started(state)
+    state = tmp_path_factory.mktemp("hub-registry")
+    with hub.pinned_by_digest(docker_client, built, state) as pinned:
+        yield pinned
 
 
 @pytest.fixture(scope="module")
