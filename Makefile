@@ -78,6 +78,11 @@ verify-rebuild: image
 bench-start: image
 	$(VENV)/bin/python scripts/bench_start.py
 
+## bench-hub: seconds from a JupyterHub spawn request to the server answering (DockerSpawner, 5 runs)
+.PHONY: bench-hub
+bench-hub: image
+	$(VENV)/bin/python scripts/bench_hub.py
+
 ## bench-pipeline: one default-branch pipeline under gitlab-ci-local, cold and warm
 .PHONY: bench-pipeline
 bench-pipeline: image

@@ -1,5 +1,6 @@
 """A new analysis project on a pinned image version: compose files, a Dockerfile that extends
-the image, .env and a README, rendered from templates/project/."""
+the image, .env, a README and a VS Code Dev Containers configuration, rendered from
+templates/project/."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from pathlib import Path
 from imagectl.errors import ConfigError
 
 # template file -> name in the project (dotfiles are kept visible in templates/)
-_RENAMES = {"env": ".env", "dockerignore": ".dockerignore", "gitignore": ".gitignore"}
+_RENAMES = {
+    "env": ".env",
+    "dockerignore": ".dockerignore",
+    "gitignore": ".gitignore",
+    # VS Code Dev Containers: the compose service `jupyter`, the project as the workspace
+    "devcontainer": ".devcontainer",
+}
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # folders the project starts with; .gitkeep so git keeps them
@@ -64,8 +71,11 @@ def create(
         "host_gid": str(gid),
     }
     written = []
-    for template in sorted(templates_dir(root).iterdir()):
-        target = directory / _RENAMES.get(template.name, template.name)
+    templates = templates_dir(root)
+    for template in sorted(p for p in templates.rglob("*") if p.is_file()):
+        parts = template.relative_to(templates).parts
+        target = directory.joinpath(*(_RENAMES.get(part, part) for part in parts))
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render(template.read_text(), values))
         written.append(target)
     for folder in _FOLDERS:

