@@ -127,9 +127,11 @@ def refresh(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> 
     except BuildError as exc:
         reason = str(exc).split(";", 1)[0]
         line = f"{reason}; the pin stays {base.image}"
+        if not has_image(docker_client, base.local_name):
+            return line
         made = _archive_date_of(docker_client, base.local_name)
         if made is None:
-            return line
+            return f"{line}; the local base {base.local_name} names no archive date"
         now = release_date(docker_client, base.local_name, base.suite)
         state = f"; the local base {base.local_name} is made from Debian's archive of {made}" + (
             f" (the archive now: {now})" if now and now != made else ""

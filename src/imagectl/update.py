@@ -291,8 +291,9 @@ def update(root: Path, wanted: list[str] | None, push: bool) -> int:
                 name,
                 baseline="",
                 skipped=True,
-                failure=f"its pins moved, but it was not asked for here (asked: "
-                f"{', '.join(wanted or [])}); the merge request's pipeline builds and tests it",
+                failure=f"It changes with this update (its pins or its parent's moved), but "
+                f"only {', '.join(wanted or [])} was asked for here (UPDATE_IMAGES); the "
+                "merge request's pipeline builds and tests it.",
             )
 
     # what users have now: the registry's latest, else HEAD's image (built while HEAD is
