@@ -12,7 +12,7 @@ Upstream is frozen at the locks' commit time (UV_EXCLUDE_NEWER), so a release ma
 does not change what is measured. Images are tagged under a registry address that does not
 answer, so each run compares with the image of the clone's HEAD (built first when missing),
 and those tags are removed afterwards. Only cpu is built and tested (UPDATE_IMAGES=cpu).
-Writes bench/results/update.md and prints it.
+Writes bench/results/update.md and prints it; each run's output goes to build/bench-update/.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def main() -> None:
     }
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
+    logs = ROOT / "build" / "bench-update"  # each run's whole output
+    logs.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-update-") as tmp:
         clone = Path(tmp) / "clone"
         run(["git", "clone", "-q", str(ROOT), str(clone)], ROOT)
@@ -99,11 +101,11 @@ def main() -> None:
                 run(["git", "branch", "-q", "-D", branch], clone)
         try:
             print("update with nothing to update ...", file=sys.stderr)
-            unchanged, unchanged_rc = timed_update(clone, env, results / "update-unchanged.log")
+            unchanged, unchanged_rc = timed_update(clone, env, logs / "unchanged.log")
             os.environ["UV_EXCLUDE_NEWER"] = env["UV_EXCLUDE_NEWER"]
             pin_older(clone, args.older)
             print(f"update after pinning {args.older} ...", file=sys.stderr)
-            bumped, bumped_rc = timed_update(clone, env, results / "update-one-package.log")
+            bumped, bumped_rc = timed_update(clone, env, logs / "one-package.log")
             report = (clone / "build/update/report.md").read_text()
         finally:
             for image in docker_client.images.list():
