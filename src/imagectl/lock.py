@@ -81,7 +81,10 @@ def resolver_error(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for index, line in enumerate(lines):
         if "No solution found" in line:
-            rest = [part.lstrip("╰─▶ ").strip() for part in lines[index + 1 :]]
+            rest = [
+                part.lstrip("╰─▶ ").strip().removeprefix("cause:").strip()
+                for part in lines[index + 1 :]
+            ]
             return " ".join(part for part in rest if part and not part.startswith("$ "))
     errors = [line for line in lines if line.startswith(("error:", "×"))]
     return " ".join(errors)

@@ -10,7 +10,9 @@ since, and pinning an older tqdm in the clone's lock is "an upstream release" th
 moves forward. Only cpu is built and tested (UPDATE_IMAGES=cpu; gpu needs minutes and a GPU
 runner). The pipelines run in this order, each on the clone's state the one before left:
 nothing to update; a requirement that cannot resolve; the older tqdm proposed (cpu's image
-tests pass); the same with an image test failing (a draft); a push the remote refuses.
+tests pass; the registry has no `latest`, so it is compared with main's image); the same with
+an image test failing (a draft), main's image now promoted as the registry's `latest`, which
+it is compared with; a push the remote refuses.
 """
 
 from __future__ import annotations
@@ -239,8 +241,25 @@ def test_an_upstream_release_is_proposed_as_a_merge_request_with_the_report(
     assert TOKEN not in proposed.output
 
 
+@pytest.fixture(scope="module")
+def promoted_latest(
+    gitlab: LocalGitLab, older_tqdm: str, docker_client: docker.DockerClient
+) -> str:
+    """The registry's latest: the image of main (older tqdm), as users would have it."""
+    repository = f"{gitlab.registry_url}/cpu"
+    docker_client.images.get(f"{repository}:{older_tqdm}").tag(repository, tag="latest")
+    docker_client.images.push(repository, tag="latest")
+    digest = gitlab.digest("cpu", "latest")
+    assert digest is not None
+    return digest
+
+
 def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never_promotes(
-    gitlab: LocalGitLab, origin: Origin, proposed: PipelineRun, tmp_path: Path
+    gitlab: LocalGitLab,
+    origin: Origin,
+    proposed: PipelineRun,
+    promoted_latest: str,
+    tmp_path: Path,
 ) -> None:
     # one failing check, added through pytest's own PYTEST_ADDOPTS; -x ends the run there
     failing = tmp_path / "test_injected_failure.py"
@@ -258,7 +277,13 @@ def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never
     assert "error: the update's build or image tests failed for cpu (opened as a draft)" in (
         pipeline.output
     )
-    assert gitlab.digest("cpu", "latest") is None  # nothing promoted, nothing pushed as latest
+    # compared with what users have: the registry's latest, pulled by digest
+    assert (
+        f"Compared with the registry's latest, `{gitlab.registry_url}/cpu@{promoted_latest}`"
+        in (description)
+    )
+    assert "| tqdm | 4.67.1 |" in description
+    assert gitlab.digest("cpu", "latest") == promoted_latest  # never promoted
 
 
 def test_a_push_the_remote_refuses_fails_the_pipeline_with_gits_message(
