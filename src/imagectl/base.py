@@ -121,7 +121,7 @@ def lock(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> str
 def refresh(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> str:
     """What `imagectl update` does to the base: move the pin to the digest the tag names now
     (`lock`), or, where that registry cannot be reached, say so and carry on, with the state
-    of the local base made from Debian's archive. Returns that as one line for the report."""
+    of the local base made by debootstrap. Returns that as one line for the report."""
     try:
         pinned = lock(base, docker_client, root)
     except BuildError as exc:
@@ -133,7 +133,7 @@ def refresh(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> 
         if made is None:
             return f"{line}; the local base {base.local_name} names no archive date"
         now = release_date(docker_client, base.local_name, base.suite)
-        state = f"; the local base {base.local_name} is made from Debian's archive of {made}" + (
+        state = f"; the local base {base.local_name} is made from the package archive of {made}" + (
             f" (the archive now: {now})" if now and now != made else ""
         )
         if now and now != made:

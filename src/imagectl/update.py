@@ -68,6 +68,13 @@ def pinned_files(root: Path) -> dict[Path, bytes]:
     return {path.relative_to(root): path.read_bytes() for path in paths if path.is_file()}
 
 
+def restore(root: Path, files: dict[Path, bytes]) -> None:
+    """Write `files` (from pinned_files) back as they were."""
+    for path, data in files.items():
+        if (root / path).read_bytes() != data:
+            (root / path).write_bytes(data)
+
+
 def relock(graph: config.ImageGraph) -> None:
     """Re-resolve uv's lock and every image's lock (parents first, each child against its
     parent's new lock) to the newest allowed versions, and re-split the install layers. The
@@ -272,8 +279,12 @@ def update(root: Path, wanted: list[str] | None, push: bool) -> int:
     docker_client = engine.ensure_running(root / ".cache/engine")
 
     before = pinned_files(root)
-    relock(graph)
-    base_line = base.refresh(graph.base, docker_client, root)
+    try:
+        relock(graph)
+        base_line = base.refresh(graph.base, docker_client, root)
+    except BaseException:
+        restore(root, before)  # a failed update leaves the work tree as it found it
+        raise
     print(f"base: {base_line}", file=sys.stderr)
     after = pinned_files(root)
     changed = sorted(path for path in after if before.get(path) != after[path])
@@ -306,7 +317,12 @@ def update(root: Path, wanted: list[str] | None, push: bool) -> int:
             baselines[name] = (latest, f"the registry's latest, `{latest}`")
         else:
             from_head.append(name)
-    for name, ref in head_images(graph, docker_client, head, from_head).items():
+    try:
+        head_built = head_images(graph, docker_client, head, from_head)
+    except BaseException:
+        restore(root, before)
+        raise
+    for name, ref in head_built.items():
         baselines[name] = (ref, f"the image of {head[:12]}, where the update started, `{ref}`")
 
     branch = branch_name(now)
@@ -318,7 +334,8 @@ def update(root: Path, wanted: list[str] | None, push: bool) -> int:
         updates[name] = report.ImageUpdate(name, baseline=words)
     built: list[str] = []
     try:
-        build_images(root, chosen)
+        if chosen:
+            build_images(root, chosen)
         built = chosen
     except subprocess.CalledProcessError:
         for name in chosen:  # which one failed: each is tried, parents first
