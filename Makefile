@@ -48,6 +48,17 @@ lint: $(STAMP)
 lock: $(STAMP)
 	$(TOOL) lock
 
+## update: re-resolve every lock and the base pin; if anything moved, commit it on update/<date>,
+## build and test the images that changed (this host's platform only), write build/update/report.md
+.PHONY: update bench-update
+update: $(STAMP)
+	$(TOOL) update
+
+## bench-update: wall time of `make update` with nothing to update and with one small package
+## changed, in a throwaway clone (keeps the build cache)
+bench-update: $(STAMP)
+	$(VENV)/bin/python scripts/bench_update.py
+
 ## lock-base: pin the base image (images.yml, .gitlab-ci.yml) to its tag's digest now
 .PHONY: lock-base
 lock-base: $(STAMP)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import docker
@@ -115,6 +116,60 @@ def lock(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> str
         path = root / name
         path.write_text(path.read_text().replace(base.image, pinned))
     return pinned
+
+
+def refresh(base: BaseImage, docker_client: docker.DockerClient, root: Path) -> str:
+    """What `imagectl update` does to the base: move the pin to the digest the tag names now
+    (`lock`), or, where that registry cannot be reached, say so and carry on, with the state
+    of the local base made by debootstrap. Returns that as one line for the report."""
+    try:
+        pinned = lock(base, docker_client, root)
+    except BuildError as exc:
+        reason = str(exc).split(";", 1)[0]
+        line = f"{reason}; the pin stays {base.image}"
+        if not has_image(docker_client, base.local_name):
+            return line
+        made = _archive_date_of(docker_client, base.local_name)
+        if made is None:
+            return f"{line}; the local base {base.local_name} names no archive date"
+        now = release_date(docker_client, base.local_name, base.suite)
+        state = f"; the local base {base.local_name} is made from the package archive of {made}" + (
+            f" (the archive now: {now})" if now and now != made else ""
+        )
+        if now and now != made:
+            state += f"; to move to it, remove {base.local_name} and build again"
+        return line + state
+    if pinned == base.image:
+        return f"{pinned.split('@', 1)[0]}: the pin is current ({pinned})"
+    return f"{base.image.split('@', 1)[0]}: the pin moves to {pinned}"
+
+
+def _archive_date_of(docker_client: docker.DockerClient, name: str) -> str | None:
+    try:
+        labels = docker_client.images.get(name).labels or {}
+    except docker.errors.ImageNotFound:
+        return None
+    return labels.get(ARCHIVE_DATE_LABEL)
+
+
+def release_date(docker_client: docker.DockerClient, name: str, suite: str) -> str | None:
+    """The Date of the archive's Release file for `suite` now, from the mirror the local base
+    `name` was made from (its label); None when the archive does not answer."""
+    try:
+        archive = (docker_client.images.get(name).labels or {}).get(ARCHIVE_LABEL, "")
+    except docker.errors.ImageNotFound:
+        return None
+    mirror = archive.split(" ", 1)[0]
+    if not mirror.startswith(("http://", "https://")):
+        return None
+    url = f"{mirror.rstrip('/')}/dists/{suite}/Release"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 (http(s) only)
+            text = response.read(64_000).decode(errors="replace")
+    except (OSError, ValueError):
+        return None
+    found = re.search(r"^Date:\s*(.+)$", text, re.MULTILINE)
+    return found[1].strip() if found else None
 
 
 def bootstrap(base: BaseImage, docker_cli: str, cache: Path) -> None:

@@ -29,6 +29,7 @@ from imagectl import (
     sbom,
     scaffold,
     tags,
+    update,
 )
 from imagectl.errors import CiConfigError, ContentsError, ImageToolError, RegistryError
 
@@ -163,6 +164,28 @@ def lock_command(names: tuple[str, ...]) -> None:
         click.echo(locked)
         for layer_file in layers.write_layers(requirements, locked):
             click.echo(f"  {layer_file}")
+
+
+@cli.command("update")
+@click.option(
+    "--images",
+    "images_text",
+    envvar="UPDATE_IMAGES",
+    help="build and test only these images (space- or comma-separated; env UPDATE_IMAGES); "
+    "default: every image whose pins moved",
+)
+@click.option(
+    "--push",
+    is_flag=True,
+    help="push the branch update/<date> with the push options that open a merge request "
+    "(in a GitLab job, with the token in UPDATE_PUSH_TOKEN)",
+)
+def update_command(images_text: str | None, push: bool) -> None:
+    """Re-resolve every lock and the base pin; if anything moved, commit it on update/<date>,
+    build and test the images that changed (this host's platform) and write
+    build/update/report.md, the merge request's description."""
+    wanted = [n for n in (images_text or "").replace(",", " ").split() if n] or None
+    sys.exit(update.update(config.find_root(), wanted, push))
 
 
 @cli.command("lock-base")

@@ -81,6 +81,7 @@ def contents_diff(
         "to": new["ref"],
         **{kind: _compare(old[kind], new[kind]) for kind in PACKAGE_KINDS},
         "python": [_python_version(old), _python_version(new)],
+        "size": [old.get("size"), new.get("size")],  # uncompressed, bytes
         "labels": _compare(old["labels"], new["labels"]),
     }
     if old_registry_layers is not None and new_registry_layers is not None:

@@ -49,3 +49,9 @@ class CiConfigError(ImageToolError):
     """A GitLab CI file, or the inputs an include passes to one, is not what GitLab accepts."""
 
     exit_code = 7
+
+
+class UpdateError(ImageToolError):
+    """An update could not be proposed (its push refused), or what it built failed its tests."""
+
+    exit_code = 8

@@ -18,8 +18,15 @@ PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux_2_28"
 
 
-def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
+def compile_lock(
+    requirements: Path, constraints: Path | None = None, upgrade: bool = False
+) -> Path:
     """Resolve `requirements` into the lock beside it with uv; returns the lock's path.
+
+    uv keeps the versions the existing lock pins wherever they still satisfy the
+    requirements; with `upgrade`, every package goes to the newest version that does (what
+    `imagectl update` does). uv leaves `--upgrade` out of the lock's header, so a resolution
+    that finds nothing new rewrites the lock byte for byte.
 
     A child image passes its parent's lock as `constraints`: every package the two share
     then resolves to the parent's version, so installing the child's lock on top of the
@@ -44,6 +51,8 @@ def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
         uv, "pip", "compile", requirements.name, "--generate-hashes", "--quiet",
         "--python-version", PYTHON_VERSION, "--python-platform", PLATFORM, "-o", lock.name,
     ]  # fmt: skip
+    if upgrade:
+        argv.append("--upgrade")
     if constraints is not None:  # relative, so the lock's header names no host path
         argv += ["-c", os.path.relpath(constraints, requirements.parent)]
     excludes = requirements.with_suffix(".excludes")
@@ -51,12 +60,34 @@ def compile_lock(requirements: Path, constraints: Path | None = None) -> Path:
         argv += ["--excludes", excludes.name]
     try:
         proc.run_echoed(argv, cwd=str(requirements.parent))
-    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+    except FileNotFoundError:
         raise BuildError(
-            f"locking {requirements.name} failed: {exc}",
-            "check the requirement names and that PyPI is reachable (uv must be installed)",
+            f"locking {requirements.name} failed: {uv} is not installed",
+            "run scripts/bootstrap (it installs uv into .venv)",
+        ) from None
+    except subprocess.CalledProcessError as exc:
+        reason = resolver_error(exc.output or "")
+        raise BuildError(
+            f"locking {requirements.name} failed: {reason or f'uv exited {exc.returncode}'}",
+            f"change the requirement it names in {requirements.name} (or the pin it "
+            "conflicts with), or check that the package index is reachable",
         ) from None
     return lock
+
+
+def resolver_error(output: str) -> str:
+    """uv's explanation of a failed resolution (the lines after `No solution found`, or its
+    `error:` lines), joined into one message that names the package."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if "No solution found" in line:
+            rest = [
+                part.lstrip("╰─▶ ").strip().removeprefix("cause:").strip()
+                for part in lines[index + 1 :]
+            ]
+            return " ".join(part for part in rest if part and not part.startswith("$ "))
+    errors = [line for line in lines if line.startswith(("error:", "×"))]
+    return " ".join(errors)
 
 
 def requirement_name(line: str) -> str | None:

@@ -226,3 +226,20 @@ def test_the_component_maps_every_input_to_the_templates_job() -> None:
     set_here = set(job["variables"])
     assert set_here <= template_variables | {"DOCKER_DIND_IMAGE", "REGISTRY_URL"}
     assert {"IMAGE_NAME", "DOCKERFILE", "CONTEXT", "BUILD_ARGS", "PLATFORMS"} <= set_here
+
+
+SCHEDULE_NEVER = {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}
+
+
+def test_a_scheduled_pipeline_runs_the_update_job_and_nothing_else() -> None:
+    update = JOBS["update"]
+    assert update["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert update["script"] == ["imagectl update --push"]
+    assert update["artifacts"]["paths"] == ["build/update/report.md"]
+    for name, job in JOBS.items():
+        if name in ("update", "release"):  # release: only tag pipelines, never a schedule's
+            continue
+        rules = job["rules"]
+        assert SCHEDULE_NEVER in rules or '$CI_PIPELINE_SOURCE != "schedule"' in rules[0]["if"], (
+            name
+        )
