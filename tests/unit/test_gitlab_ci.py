@@ -14,7 +14,7 @@ import pytest
 import yaml
 from support import ROOT
 
-from imagectl import config, gitlab_ci, passes
+from imagectl import config, gitlab_ci, passes, platforms
 
 CI_FILE = ROOT / ".gitlab-ci.yml"
 TEMPLATE = ROOT / "templates" / ".build-dockerfile.yml"
@@ -116,10 +116,29 @@ def test_every_image_has_a_test_job_that_hands_its_pass_to_promote(name: str) ->
 
 
 def test_no_job_builds_or_tests_an_image_that_images_yml_lacks() -> None:
+    architectures = {p.architecture for p in platforms.KNOWN.values()}
     for job in JOBS:
         prefix, _, image = job.partition("-")
+        if image.rpartition("-")[2] in architectures:  # test-cpu-arm64: cpu on arm64
+            image = image.rpartition("-")[0]
         if prefix in ("build", "test"):
             assert image in GRAPH.images, f"{job}: {image} is not in images.yml"
+
+
+@pytest.mark.parametrize("name", list(GRAPH.images))
+def test_the_build_job_builds_every_platform_of_images_yml_and_each_other_is_tested(
+    name: str,
+) -> None:
+    listed = GRAPH.get(name).platforms
+    include = COMPONENT_INCLUDES[f"build-{name}"]
+    assert include["inputs"].get("platforms", "linux/amd64") == ",".join(listed)
+    # the runners' own platform (amd64) is test-<name>; every other has test-<name>-<arch>
+    for platform in map(platforms.get, listed[1:]):
+        job = JOBS.get(f"test-{name}-{platform.architecture}")
+        assert job is not None, f"no test job for {name} on {platform.name}"
+        assert job["variables"]["IMAGE_NAME"] == name
+        assert job["variables"]["PLATFORM"] == platform.name
+        assert job["script"] == JOBS[f"test-{name}"]["script"]
 
 
 def test_promote_moves_latest_of_every_image_on_the_default_branch_only() -> None:
