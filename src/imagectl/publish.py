@@ -271,16 +271,10 @@ def _check_existing_index(
     )
 
 
-def images_of(registry: RegistryClient, ref: Reference, manifest: Manifest) -> dict[str, str]:
-    """platform -> image ID (config digest) of a version: each image of an index, or the
-    one image (under the host's platform's name when its config does not say)."""
-    if not manifest.is_index:
-        config = registry.image_config(ref.repository, manifest.digest) or {}
-        os_, arch = config.get("os"), config.get("architecture")
-        platform = f"{os_}/{arch}" if os_ and arch else platforms.native().name
-        return {platform: manifest.config_digest or ""}
+def images_of(registry: RegistryClient, ref: Reference, index: Manifest) -> dict[str, str]:
+    """platform -> image ID (config digest) of each image of the index `index` of `ref`."""
     found = {}
-    for child in manifest.children:
+    for child in index.children:
         image = registry.manifest(ref.repository, child.digest)
         found[child.platform] = (image.config_digest if image else None) or ""
     return found
