@@ -31,7 +31,13 @@ from imagectl import (
     tags,
     update,
 )
-from imagectl.errors import CiConfigError, ContentsError, ImageToolError, RegistryError
+from imagectl.errors import (
+    CiConfigError,
+    ConfigError,
+    ContentsError,
+    ImageToolError,
+    RegistryError,
+)
 
 
 def _cache(graph: config.ImageGraph) -> Path:
@@ -273,24 +279,50 @@ _SHA_OPTION = click.option("--sha", help="the commit whose version to use (defau
 @cli.command("push")
 @click.argument("name")
 @_SHA_OPTION
-def push_command(name: str, sha: str | None) -> None:
-    """Push NAME's <sha> tag (never latest). A tag that holds another image is refused."""
+@click.option(
+    "--platform",
+    "platform_text",
+    help="for an image of several platforms: push only these (comma-separated; default all "
+    "images.yml lists); <sha> is written once all are in the registry",
+)
+def push_command(name: str, sha: str | None, platform_text: str | None) -> None:
+    """Push NAME's <sha> tag (never latest). A tag that holds another image is refused. An
+    image built for several platforms goes up as each platform's <sha>-<platform> and, last,
+    one index over them under <sha>."""
     graph = config.load()
+    spec = graph.get(name)
+    chosen = platforms.select(platform_text, name, spec.platforms) if platform_text else None
     ref = _version(graph, name, sha)
     registries = _registries(graph)
     client = registries.open(ref.host)
     docker_client = engine.docker_client()
-    digest = publish.push(docker_client, client, ref, registries.credentials)
-    subject = sbom.image_component(
-        name,
-        version=ref.tag,
-        repository=f"{ref.host}/{ref.repository}",
-        digest=digest,
-        image_id=docker_client.images.get(str(ref)).id,
-    )
-    text = contents.sbom_of(docker_client, str(ref), contents.script_path(graph.root), subject)
-    publish.attach_sbom(client, ref, text)
-    click.echo(f"{ref.host}/{ref.repository}@{digest}")
+    script = contents.script_path(graph.root)
+    repository = f"{ref.host}/{ref.repository}"
+
+    def attach(local: str, pushed: registry.Reference) -> None:
+        """Attach the SBOM of the local image `local` to its manifest `pushed` (by digest)."""
+        subject = sbom.image_component(
+            name,
+            version=ref.tag,
+            repository=repository,
+            digest=pushed.digest,
+            image_id=docker_client.images.get(local).id,
+        )
+        text = contents.sbom_of(docker_client, local, script, subject)
+        publish.attach_sbom(client, pushed, text)
+
+    if len(spec.platforms) > 1:
+        listed = [platforms.get(p) for p in spec.platforms]
+        index = publish.push_platforms(
+            docker_client, client, name, ref, listed, registries.credentials, attach, chosen
+        )
+        if index is None:  # the other platforms are pushed elsewhere
+            return
+        digest = index
+    else:
+        digest = publish.push(docker_client, client, ref, registries.credentials)
+        attach(str(ref), dataclasses.replace(ref, digest=digest))
+    click.echo(f"{repository}@{digest}")
 
 
 @cli.command("promote")
@@ -304,13 +336,49 @@ def promote_command(name: str, sha: str | None) -> None:
     click.echo(f"{ref.host}/{ref.repository}@{digest}")
 
 
+_PLATFORM_OPTION = click.option(
+    "--platform",
+    "platform_text",
+    help="linux/amd64 or linux/arm64, for a version built for several (default: this host's)",
+)
+
+
+def _one_platform(
+    graph: config.ImageGraph, name: str, text: str | None
+) -> platforms.Platform | None:
+    """The platform named by --platform, checked against images.yml; None when not given."""
+    if not text:
+        return None
+    chosen = platforms.select(text, name, graph.get(name).platforms)
+    if len(chosen) != 1:
+        raise ConfigError(
+            f"--platform {text} names {len(chosen)} platforms; this command takes one",
+            "name one, e.g. --platform linux/arm64",
+        )
+    return chosen[0]
+
+
+def _image_name(graph: config.ImageGraph, version: str) -> str | None:
+    """The image of the graph that a version (NAME:TAG, NAME@DIGEST or a full reference)
+    belongs to, if any."""
+    resolved = tags.resolve(graph, version)
+    repository = resolved.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    return next((n for n in graph.images if tags.repository(graph, n) == repository), None)
+
+
 @cli.command("pull")
 @click.argument("name")
 @_SHA_OPTION
 @click.option("--digest", help="pull this manifest digest (sha256:...) instead of a tag")
-def pull_command(name: str, sha: str | None, digest: str | None) -> None:
-    """Pull a version of NAME by its SHA tag (default: HEAD's) or by digest."""
+@_PLATFORM_OPTION
+def pull_command(name: str, sha: str | None, digest: str | None, platform_text: str | None) -> None:
+    """Pull a version of NAME by its SHA tag (default: HEAD's) or by digest. Of a version
+    built for several platforms, this host's (or --platform's; another platform is tagged
+    <sha>-<platform> here)."""
     graph = config.load()
+    platform = _one_platform(graph, name, platform_text)
     if digest:
         graph.get(name)
         ref = registry.parse_reference(f"{tags.repository(graph, name)}@{digest}")
@@ -318,28 +386,46 @@ def pull_command(name: str, sha: str | None, digest: str | None) -> None:
         ref = _version(graph, name, sha)
     registries = _registries(graph)
     client = registries.open(ref.host)
-    found = publish.pull(engine.docker_client(), client, ref, registries.credentials)
-    click.echo(f"{ref.host}/{ref.repository}@{found}")
+    found = publish.pull(engine.docker_client(), client, ref, registries.credentials, platform)
+    if found.platform_digest:
+        click.echo(f"{found.platform}: {ref.host}/{ref.repository}@{found.platform_digest}")
+    click.echo(f"{ref.host}/{ref.repository}@{found.digest}")
 
 
 @cli.command("contents")
 @click.argument("version")
 @click.option("--markdown", is_flag=True, help="Markdown instead of JSON")
-def contents_command(version: str, markdown: bool) -> None:
-    """Print what a local image holds (VERSION: NAME:SHA, NAME:latest or a full reference)."""
+@_PLATFORM_OPTION
+def contents_command(version: str, markdown: bool, platform_text: str | None) -> None:
+    """Print what a local image holds (VERSION: NAME:SHA, NAME:latest or a full reference);
+    with --platform, that platform's image of the version (its local <sha>-<platform>)."""
     graph = config.load()
-    found = contents.collect(
-        engine.docker_client(), tags.resolve(graph, version), contents.script_path(graph.root)
-    )
+    ref = tags.resolve(graph, version)
+    if platform_text:
+        platform = platforms.get(platform_text)
+        name = _image_name(graph, version)
+        if name:
+            platforms.select(platform.name, name, graph.get(name).platforms)
+        if platform != platforms.native():
+            if "@" in ref:
+                raise ConfigError(
+                    f"{version} names a digest; the local image of one platform is named by "
+                    "its SHA tag",
+                    f"write NAME:<sha> --platform {platform.name}",
+                )
+            ref = f"{ref}-{platform.slug}"
+    found = contents.collect(engine.docker_client(), ref, contents.script_path(graph.root))
     click.echo(contents.markdown(found) if markdown else json.dumps(found, indent=1))
 
 
 @cli.command("sbom")
 @click.argument("version")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="write it here")
-def sbom_command(version: str, output: Path | None) -> None:
+@_PLATFORM_OPTION
+def sbom_command(version: str, output: Path | None, platform_text: str | None) -> None:
     """Print the CycloneDX SBOM attached in the registry to VERSION (NAME:SHA, NAME:latest or
-    a full reference), after checking it is valid and about that very image."""
+    a full reference), after checking it is valid and about that very image; of a version
+    built for several platforms, that of this host's platform (or --platform's)."""
     graph = config.load()
     ref = registry.parse_reference(tags.resolve(graph, version))
     client = _registries(graph).reachable(ref.host, start=True)
@@ -347,7 +433,8 @@ def sbom_command(version: str, output: Path | None) -> None:
         raise RegistryError(
             f"the registry at {ref.host} does not answer", "start it, or check REGISTRY_URL"
         )
-    text = publish.fetch_sbom(client, ref)
+    platform = platforms.get(platform_text) if platform_text else None
+    text = publish.fetch_sbom(client, ref, platform.name if platform else None)
     if output:
         output.write_text(text)
         click.echo(f"wrote {output}", err=True)
@@ -361,13 +448,19 @@ def sbom_command(version: str, output: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON for machines")
 def diff_command(old: str, new: str, as_json: bool) -> None:
     """What changes from version OLD to NEW (NAME:SHA, NAME:latest, NAME@DIGEST or a full
-    reference): packages, labels, and the bytes a holder of OLD pulls to get NEW."""
+    reference): packages, labels, and the bytes a holder of OLD pulls to get NEW; platform by
+    platform for versions built for several."""
     graph = config.load()
+    old_name, new_name = (_image_name(graph, version) for version in (old, new))
     result = diff.compare(
         engine.docker_client(),
         (tags.resolve(graph, old), tags.resolve(graph, new)),
         contents.script_path(graph.root),
         _registries(graph),
+        (
+            graph.get(old_name).platforms if old_name else (),
+            graph.get(new_name).platforms if new_name else (),
+        ),
     )
     click.echo(json.dumps(result, indent=1) if as_json else diff.render(result))
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import docker
 
-from imagectl import contents, publish
+from imagectl import contents, platforms, publish
 from imagectl.contents import PACKAGE_KINDS, human_size
 from imagectl.engine import has_image
 from imagectl.errors import RegistryError
-from imagectl.registry import Manifest, Reference, parse_reference
+from imagectl.registry import Manifest, Reference, RegistryClient, parse_reference
 from imagectl.registry_server import Registries
 
 
@@ -20,35 +20,138 @@ def compare(
     refs: tuple[str, str],
     script: Path,
     registries: Registries,
+    listed: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
     echo: publish.Echo = publish.stderr,
 ) -> dict:
     """The diff of two versions. One that is not local is pulled first (the tool's own
     registry is started only for that); compressed pull sizes come from the registry when
-    both versions there are the local images."""
-    listed: list[dict] = []
-    remote: list[Manifest | None] = []
-    for text in refs:
+    both versions there are the local images. Versions of several platforms (an index in the
+    registry, or local `<sha>-<platform>` builds of the platforms images.yml `listed`) are
+    compared platform by platform."""
+    sides = [
+        _Side.find(docker_client, text, registries, names)
+        for text, names in zip(refs, listed, strict=True)
+    ]
+    if all(len(side.platforms) <= 1 for side in sides):
+        return _compare_one(docker_client, sides, None, script, registries, echo)
+    old_platforms, new_platforms = (side.platforms or [platforms.native().name] for side in sides)
+    both = [p for p in platforms.KNOWN if p in old_platforms and p in new_platforms]
+    return {
+        "from": refs[0],
+        "to": refs[1],
+        "platforms": {
+            p: _compare_one(docker_client, sides, p, script, registries, echo) for p in both
+        },
+        "only_in": {
+            "from": [p for p in old_platforms if p not in new_platforms],
+            "to": [p for p in new_platforms if p not in old_platforms],
+        },
+    }
+
+
+class _Side:
+    """One version of a diff: how it is named, its registry (if one answers) and the
+    manifest there, and the platforms it has (empty: one image, as before platforms)."""
+
+    def __init__(
+        self,
+        text: str,
+        ref: Reference | None,
+        client: RegistryClient | None,
+        in_registry: Manifest | None,
+        platforms: list[str],
+    ) -> None:
+        self.text, self.ref, self.client = text, ref, client
+        self.in_registry, self.platforms = in_registry, platforms
+
+    @classmethod
+    def find(
+        cls,
+        docker_client: docker.DockerClient,
+        text: str,
+        registries: Registries,
+        listed: tuple[str, ...],
+    ) -> _Side:
         ref = _parse_or_none(text)
-        if has_image(docker_client, text):
-            client = registries.reachable(ref.host) if ref else None
-        else:
-            client = registries.reachable(ref.host, start=True) if ref else None
-            if ref is None or client is None:
-                raise RegistryError(
-                    f"{text} is neither a local image nor in a registry that answers",
-                    "build or pull it first, or start its registry",
-                )
-            publish.pull(docker_client, client, ref, registries.credentials, echo)
-        listed.append(contents.collect(docker_client, text, script))
+        client = None
+        if ref is not None:
+            client = registries.reachable(ref.host, start=not has_image(docker_client, text))
         in_registry = client.manifest(ref.repository, ref.reference) if ref and client else None
-        same = in_registry is not None and in_registry.config_digest == listed[-1]["id"]
-        remote.append(in_registry if same else None)
-    old, new = remote
+        if in_registry is not None and in_registry.is_index:
+            found = in_registry.platforms
+        elif len(listed) > 1 and ref is not None and ref.tag:
+            found = [
+                p for p in listed if has_image(docker_client, _local_name(text, platforms.get(p)))
+            ]
+        else:
+            found = []
+        if in_registry is None and not has_image(docker_client, text) and not found:
+            raise RegistryError(
+                f"{text} is neither a local image nor in a registry that answers",
+                "build or pull it first, or start its registry",
+            )
+        return cls(text, ref, client, in_registry, found)
+
+    def local(
+        self,
+        docker_client: docker.DockerClient,
+        platform: str | None,
+        registries: Registries,
+        echo: publish.Echo,
+    ) -> str:
+        """The local image of this version for `platform` (None: the version as named),
+        pulled first when it is not here."""
+        chosen = platforms.get(platform) if platform else None
+        name = self.text if chosen is None else _local_name(self.text, chosen)
+        if has_image(docker_client, name):
+            return name
+        if self.ref is None or self.client is None or self.in_registry is None:
+            raise RegistryError(
+                f"{name} is neither a local image nor in a registry that answers",
+                "build or pull it first, or start its registry",
+            )
+        pulled = publish.pull(
+            docker_client, self.client, self.ref, registries.credentials, chosen, echo
+        )
+        return pulled.local
+
+    def registry_layers(self, platform: str | None, image_id: str) -> list[tuple[str, int]] | None:
+        """The compressed layers of `platform`'s image in the registry, when it is `image_id`."""
+        if self.in_registry is None or self.ref is None or self.client is None:
+            return None
+        manifest = self.in_registry
+        if manifest.is_index:
+            manifest = self.client.platform_manifest(
+                self.ref.repository, self.ref.reference, platform
+            )
+        return manifest.layers if manifest and manifest.config_digest == image_id else None
+
+
+def _local_name(text: str, platform: platforms.Platform) -> str:
+    """Where a platform's image of a version is here: the host's under the version's own
+    name, another under `<sha>-<platform>` (a digest has no such name)."""
+    if platform == platforms.native() or "@" in text:
+        return text
+    return f"{text}-{platform.slug}"
+
+
+def _compare_one(
+    docker_client: docker.DockerClient,
+    sides: list[_Side],
+    platform: str | None,
+    script: Path,
+    registries: Registries,
+    echo: publish.Echo,
+) -> dict:
+    listed = []
+    layers = []
+    for side in sides:
+        local = side.local(docker_client, platform, registries, echo)
+        listed.append(contents.collect(docker_client, local, script))
+        layers.append(side.registry_layers(platform, listed[-1]["id"]))
+    old, new = layers
     return contents_diff(
-        listed[0],
-        listed[1],
-        old.layers if old and new else None,
-        new.layers if old and new else None,
+        listed[0], listed[1], old if old and new else None, new if old and new else None
     )
 
 
@@ -114,8 +217,20 @@ def _python_version(listed: dict) -> str | None:
 
 
 def render(result: dict) -> str:
-    """The diff as a table for people."""
+    """The diff as a table for people; one section per platform for versions of several."""
     lines = [f"{result['from']}", f"  -> {result['to']}", ""]
+    if "platforms" not in result:
+        return "\n".join(lines + _render_one(result))
+    for platform, one in result["platforms"].items():
+        lines += [f"== {platform} ==", *_render_one(one), ""]
+    for side, word in (("from", "old"), ("to", "new")):
+        for platform in result["only_in"][side]:
+            lines.append(f"== {platform}: only in the {word} version ==")
+    return "\n".join(lines).rstrip("\n")
+
+
+def _render_one(result: dict) -> list[str]:
+    lines: list[str] = []
     for kind, title in (
         ("python_packages", "Python packages"),
         ("debian_packages", "Debian packages"),
@@ -137,7 +252,7 @@ def render(result: dict) -> str:
         f"To pull: {human_size(pull['bytes'])} in {pull['layers']} of {pull['of_layers']} "
         f"layers, of {human_size(pull['image_bytes'])} for the whole image ({source})",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _change_table(title: str, changes: dict[str, dict]) -> list[str]:

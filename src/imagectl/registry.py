@@ -20,14 +20,21 @@ from urllib.parse import urljoin
 
 import requests
 
+from imagectl import platforms
 from imagectl.errors import RegistryError
 from imagectl.host import ca_bundle
 
-# Docker's schema2 and OCI single-image manifests. Without them in Accept a registry may answer
-# with schema1, whose digest differs from the one `docker push` printed.
+# Docker's schema2 and OCI single-image manifests, and the indexes over one image per platform
+# (Docker's manifest list, OCI's image index). Without them in Accept a registry answers
+# otherwise: schema1 (another digest than `docker push` printed) for an image, and for an index
+# the one platform's manifest it picks itself.
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-ACCEPT = f"{MANIFEST_V2}, {OCI_MANIFEST}"
+MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+IMAGE_TYPES = (MANIFEST_V2, OCI_MANIFEST)
+INDEX_TYPES = (MANIFEST_LIST, OCI_INDEX)
+ACCEPT = ", ".join((*IMAGE_TYPES, *INDEX_TYPES))
 TIMEOUT_S = 30
 
 
@@ -118,8 +125,20 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class Child:
+    """One platform's image in an index: its manifest's digest, type and size, and its
+    platform as `os/architecture` (`linux/arm64`; a variant such as v8 is left out)."""
+
+    digest: str
+    media_type: str
+    size: int
+    platform: str
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """A single-image manifest as the registry stores it; `raw` is what the digest covers."""
+    """A manifest as the registry stores it, of one image or an index over one image per
+    platform; `raw` is what the digest covers."""
 
     raw: bytes
     media_type: str
@@ -130,6 +149,30 @@ class Manifest:
         return json.loads(self.raw)
 
     @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+    @property
+    def children(self) -> list[Child]:
+        """An index's images, in its order (none for a single image's manifest). Entries
+        without a platform (attestations and the like) are no platform's image."""
+        found = []
+        for entry in self.body.get("manifests", []) if self.is_index else []:
+            platform = entry.get("platform") or {}
+            if platform.get("os") in (None, "", "unknown") or not platform.get("architecture"):
+                continue  # no platform's image: an attestation (unknown/unknown) or the like
+            name = f"{platform['os']}/{platform['architecture']}"
+            found.append(Child(entry["digest"], entry["mediaType"], int(entry["size"]), name))
+        return found
+
+    @property
+    def platforms(self) -> list[str]:
+        return [child.platform for child in self.children]
+
+    def child(self, platform: str) -> Child | None:
+        return next((c for c in self.children if c.platform == platform), None)
+
+    @property
     def config_digest(self) -> str | None:
         """The image config's digest: the same as the image ID the local engine shows."""
         return self.body.get("config", {}).get("digest")
@@ -138,6 +181,30 @@ class Manifest:
     def layers(self) -> list[tuple[str, int]]:
         """(blob digest, compressed size) of each layer, bottom first."""
         return [(layer["digest"], int(layer["size"])) for layer in self.body.get("layers", [])]
+
+
+def manifest_list(images: list[tuple[Manifest, str]]) -> Manifest:
+    """An index over `images`, each (its manifest, its platform `os/architecture`), in the
+    given order: what `docker pull` of the tag resolves to the puller's platform. A Docker
+    manifest list over Docker schema2 manifests (what `docker push` writes), else an OCI
+    index. The same images give the same bytes, so the same digest."""
+    docker_v2 = all(image.media_type == MANIFEST_V2 for image, _ in images)
+    media_type = MANIFEST_LIST if docker_v2 else OCI_INDEX
+    body = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": [
+            {
+                "mediaType": image.media_type,
+                "size": len(image.raw),
+                "digest": image.digest,
+                "platform": dict(zip(("os", "architecture"), platform.split("/", 1), strict=True)),
+            }
+            for image, platform in images
+        ],
+    }
+    raw = json.dumps(body, indent=3).encode()
+    return Manifest(raw, media_type, "sha256:" + hashlib.sha256(raw).hexdigest())
 
 
 class RegistryClient:
@@ -160,24 +227,55 @@ class RegistryClient:
         return response.status_code in (200, 401)
 
     def manifest(self, repository: str, reference: str) -> Manifest | None:
-        """The manifest of a tag or digest, or None when the registry has no such tag."""
+        """The manifest of a tag or digest (an image's, or an index's), or None when the
+        registry has no such tag."""
         response = self._request("GET", repository, f"manifests/{reference}", "pull")
         if response.status_code == 404:
             return None
         self._check(response, f"reading {self.host}/{repository}:{reference}")
         media_type = response.headers.get("Content-Type", "").split(";")[0]
-        if media_type not in (MANIFEST_V2, OCI_MANIFEST):
+        if media_type not in (*IMAGE_TYPES, *INDEX_TYPES):
             raise RegistryError(
                 f"{self.host}/{repository}:{reference} is a {media_type or 'untyped'} manifest, "
-                "not a single-image one",
-                "push it with this tool (a docker push of one platform) so it can be compared",
+                "neither an image's (Docker schema2, OCI) nor an index over platforms",
+                "push it with this tool so it can be compared",
             )
         digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
         return Manifest(response.content, media_type, digest)
 
-    def image_config(self, repository: str, reference: str) -> dict | None:
-        """The image config (labels, env, ...) a tag or digest points at, without pulling."""
+    def platform_manifest(
+        self, repository: str, reference: str, platform: str | None = None
+    ) -> Manifest | None:
+        """The image manifest of one platform (default: this host's) that a tag or digest
+        names: the index's entry for it, or the manifest itself when it is one image's.
+        None when the registry has no such tag; an index without that platform is an error
+        that lists the platforms it has."""
         manifest = self.manifest(repository, reference)
+        if manifest is None or not manifest.is_index:
+            return manifest
+        wanted = platform or platforms.native().name
+        child = manifest.child(wanted)
+        if child is None:
+            raise RegistryError(
+                f"{self.host}/{repository}:{reference} has no {wanted} image: it has "
+                f"{', '.join(manifest.platforms) or 'no platform images'}",
+                f"choose one of those with --platform, or push a version built for {wanted}",
+            )
+        found = self.manifest(repository, child.digest)
+        if found is None:
+            raise RegistryError(
+                f"{self.host}/{repository}:{reference} names {child.digest} for {wanted}, "
+                "which the registry lacks",
+                "the registry's storage is damaged: push the version again",
+            )
+        return found
+
+    def image_config(
+        self, repository: str, reference: str, platform: str | None = None
+    ) -> dict | None:
+        """The image config (labels, env, architecture, ...) a tag or digest points at, for
+        `platform` (default: this host's) when it is an index, without pulling."""
+        manifest = self.platform_manifest(repository, reference, platform)
         if manifest is None or manifest.config_digest is None:
             return None
         response = self._request("GET", repository, f"blobs/{manifest.config_digest}", "pull")
@@ -185,7 +283,8 @@ class RegistryClient:
         return response.json()
 
     def put_manifest(self, repository: str, reference: str, manifest: Manifest) -> str:
-        """Store `manifest` under `reference` byte for byte, so its digest stays the same."""
+        """Store `manifest` (an image's or an index's) under `reference` byte for byte, so its
+        digest stays the same. An index's images must be in the repository already."""
         response = self._request(
             "PUT",
             repository,

@@ -94,9 +94,12 @@ class Project:
             pytest.fail(f"imagectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
 
-    def build(self, name: str, sha: str, env: dict[str, str] | None = None) -> str:
+    def build(
+        self, name: str, sha: str, env: dict[str, str] | None = None, platform: str | None = None
+    ) -> str:
+        """Build `name` at `sha` (for `platform`: comma-separated, or `all`); its <sha> ref."""
         env = {"CI_COMMIT_SHA": sha, **(env or {})}
-        self.run("build", name, env=env)
+        self.run("build", name, *(["--platform", platform] if platform else []), env=env)
         return f"{env.get('REGISTRY_URL', self.registry)}/{name}:{sha}"
 
     def new_nonce(self) -> None:
@@ -136,8 +139,14 @@ class Project:
         return self.client().manifest(f"{self.registry.split('/', 1)[1]}/{name}", tag)
 
 
-def make_project(root: Path, base_image: str = MINBASE, images: dict | None = None) -> Project:
-    """A git repository with images.yml naming each image, built from docker/<name>/."""
+def make_project(
+    root: Path,
+    base_image: str = MINBASE,
+    images: dict | None = None,
+    platforms: dict[str, list[str]] | None = None,
+) -> Project:
+    """A git repository with images.yml naming each image, built from docker/<name>/; an
+    image named in `platforms` lists those (else images.yml's default, linux/amd64)."""
     images = IMAGES if images is None else images
     project = Project(root, f"127.0.0.1:{free_port()}/e2e-{secrets.token_hex(3)}", images=images)
     lines = [
@@ -153,7 +162,11 @@ def make_project(root: Path, base_image: str = MINBASE, images: dict | None = No
                 (context / filename).write_text(textwrap.dedent(content).lstrip())
             elif isinstance(content, bytes):
                 (context / filename).write_bytes(content)
-        lines.append(f"  {name}: {{dockerfile: docker/{name}/Dockerfile, context: docker/{name}}}")
+        listed = (platforms or {}).get(name)
+        extra = f", platforms: [{', '.join(listed)}]" if listed else ""
+        lines.append(
+            f"  {name}: {{dockerfile: docker/{name}/Dockerfile, context: docker/{name}{extra}}}"
+        )
     project.new_nonce()
     (root / "images.yml").write_text("\n".join(lines) + "\n")
     (root / ".gitignore").write_text(".cache/\nbuild/\n")

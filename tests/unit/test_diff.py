@@ -87,3 +87,23 @@ def test_an_image_without_python_diffs_its_debian_packages() -> None:
 
 
 # `docker history` of the cpu image, oldest first: the WORKDIR made a layer of size 0.
+
+
+def test_versions_of_several_platforms_render_one_section_each_and_name_a_missing_one() -> None:
+    same = diff.contents_diff(listing("r/cpu:a", BASE), listing("r/cpu:b", BASE))
+    arm = diff.contents_diff(
+        listing("r/cpu:a-linux-arm64", BASE),
+        listing("r/cpu:b-linux-arm64", BASE, debian_packages={"bash": "5.2.37-2", "tree": "2"}),
+    )
+    result = {
+        "from": "r/cpu:a",
+        "to": "r/cpu:b",
+        "platforms": {"linux/amd64": same, "linux/arm64": arm},
+        "only_in": {"from": [], "to": ["linux/riscv64"]},
+    }
+    text = diff.render(result)
+    amd64_part, arm64_part = text.split("== linux/arm64 ==")
+    assert text.startswith("r/cpu:a\n  -> r/cpu:b\n")
+    assert "== linux/amd64 ==" in amd64_part and "Debian packages: no change" in amd64_part
+    assert "+ tree" in arm64_part and "tree" not in amd64_part
+    assert text.endswith("== linux/riscv64: only in the new version ==")

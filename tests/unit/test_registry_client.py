@@ -4,6 +4,7 @@ auth challenges, and the Basic and Bearer logins against a fake registry on loop
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,22 @@ MANIFEST = json.dumps(
         "layers": [{"digest": "sha256:" + "a" * 64, "size": 42}],
     }
 ).encode()
+MANIFEST_DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+ARM64_DIGEST = "sha256:" + "e" * 64
+INDEX = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": registry.MANIFEST_LIST,
+        "manifests": [
+            {"mediaType": registry.MANIFEST_V2, "size": len(MANIFEST), "digest": MANIFEST_DIGEST,
+             "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": registry.MANIFEST_V2, "size": 9, "digest": ARM64_DIGEST,
+             "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {"mediaType": registry.OCI_MANIFEST, "size": 9, "digest": "sha256:" + "f" * 64,
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
+        ],
+    }
+).encode()  # fmt: skip
 
 
 def test_bearer_challenge_keeps_commas_inside_quoted_values() -> None:
@@ -104,6 +121,7 @@ class FakeRegistry(BaseHTTPRequestHandler):
     user, password, token = "gitlab-ci-token", "s3cret", "the-token"
     scopes: list[str] = []
     puts: list[bytes] = []
+    accepts: list[str] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -141,10 +159,15 @@ class FakeRegistry(BaseHTTPRequestHandler):
             return
         if not self._authorized():
             return self._challenge()
-        found = url.path.endswith("/manifests/v1")
-        body = MANIFEST if found else b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'
+        self.accepts.append(self.headers.get("Accept", ""))
+        # like the distribution registry: an index only to a client that accepts one, else the
+        # image of the platform it picks
+        index = url.path.endswith("/manifests/multi") and registry.MANIFEST_LIST in self.accepts[-1]
+        found = url.path.endswith(("/manifests/v1", "/manifests/multi", MANIFEST_DIGEST))
+        body = (INDEX if index else MANIFEST) if found else b'{"errors":[{"code":"UNKNOWN"}]}'
+        media_type = registry.MANIFEST_LIST if index else registry.MANIFEST_V2
         self.send_response(200 if found else 404)
-        self.send_header("Content-Type", registry.MANIFEST_V2 if found else "application/json")
+        self.send_header("Content-Type", media_type if found else "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -160,7 +183,11 @@ class FakeRegistry(BaseHTTPRequestHandler):
 
 @pytest.fixture(params=["basic", "bearer"])
 def fake(request: pytest.FixtureRequest) -> Iterator[str]:
-    handler = type("Handler", (FakeRegistry,), {"scheme": request.param, "scopes": [], "puts": []})
+    handler = type(
+        "Handler",
+        (FakeRegistry,),
+        {"scheme": request.param, "scopes": [], "puts": [], "accepts": []},
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -182,6 +209,50 @@ def test_manifest_is_read_after_logging_in_as_the_challenge_asks(fake) -> None:
     assert manifest.config_digest == "sha256:" + "c" * 64
     assert manifest.layers == [("sha256:" + "a" * 64, 42)]
     assert manifest.digest.startswith("sha256:")
+
+
+def test_an_index_is_read_as_one_over_its_platforms_since_accept_names_both_index_types(
+    fake,
+) -> None:
+    index = _client(fake).manifest("g/cpu", "multi")
+    assert index is not None and index.is_index
+    assert index.media_type == registry.MANIFEST_LIST
+    assert index.platforms == ["linux/amd64", "linux/arm64"]  # the attestation is no platform
+    assert index.child("linux/arm64").digest == ARM64_DIGEST
+    assert index.config_digest is None and index.layers == []
+    accept = fake.handler.accepts[-1]
+    assert registry.MANIFEST_LIST in accept and registry.OCI_INDEX in accept
+    assert registry.MANIFEST_V2 in accept and registry.OCI_MANIFEST in accept
+
+
+def test_one_platforms_manifest_of_an_index_is_its_entry_and_a_missing_one_names_the_others(
+    fake,
+) -> None:
+    client = _client(fake)
+    amd64 = client.platform_manifest("g/cpu", "multi", "linux/amd64")
+    assert amd64.digest == MANIFEST_DIGEST and amd64.config_digest == "sha256:" + "c" * 64
+    single = client.platform_manifest("g/cpu", "v1", "linux/arm64")  # one image: itself
+    assert single.digest == MANIFEST_DIGEST
+    with pytest.raises(RegistryError, match="has no linux/s390x image") as caught:
+        client.platform_manifest("g/cpu", "multi", "linux/s390x")
+    assert "it has linux/amd64, linux/arm64" in str(caught.value)
+    assert "--platform" in caught.value.hint
+
+
+def test_a_manifest_list_over_docker_manifests_names_each_platform_and_is_reproducible() -> None:
+    amd64 = registry.Manifest(MANIFEST, registry.MANIFEST_V2, MANIFEST_DIGEST)
+    arm64 = registry.Manifest(b"{}", registry.MANIFEST_V2, ARM64_DIGEST)
+    made = registry.manifest_list([(amd64, "linux/amd64"), (arm64, "linux/arm64")])
+    assert made.media_type == registry.MANIFEST_LIST and made.is_index
+    assert made.body["mediaType"] == registry.MANIFEST_LIST
+    assert [(c.digest, c.size, c.platform) for c in made.children] == [
+        (MANIFEST_DIGEST, len(MANIFEST), "linux/amd64"),
+        (ARM64_DIGEST, 2, "linux/arm64"),
+    ]
+    assert made.digest == "sha256:" + hashlib.sha256(made.raw).hexdigest()
+    assert registry.manifest_list([(amd64, "linux/amd64"), (arm64, "linux/arm64")]) == made
+    oci = registry.Manifest(b"{}", registry.OCI_MANIFEST, ARM64_DIGEST)
+    assert registry.manifest_list([(oci, "linux/arm64")]).media_type == registry.OCI_INDEX
 
 
 def test_a_missing_tag_is_none_not_an_error(fake) -> None:
