@@ -148,24 +148,28 @@ def main() -> None:
 
     print(f"bump {args.bump} ...", file=sys.stderr)
     started_registry = "started" in imagectl("registry", "up")
-    current = f"{BENCH_REGISTRY}/cpu:{head}"
+    # the host's platform only: the bump is measured where it is built natively
+    native = platforms.native()
+    current = f"{BENCH_REGISTRY}/cpu:{head}-{native.slug}"
     docker_client.images.get(cpu_ref).tag(current)
     bumped_sha = secrets.token_hex(20)
-    bumped = f"{BENCH_REGISTRY}/cpu:{bumped_sha}"
+    bumped = f"{BENCH_REGISTRY}/cpu:{bumped_sha}-{native.slug}"
     try:
-        imagectl("push", "cpu", env=bench)
+        imagectl("push", "cpu", "--platform", native.name, env=bench)
         with bumped_worktree(args.bump) as tree:
             env = {**bench, "CI_COMMIT_SHA": bumped_sha}
             results["rebuild_bump_s"] = summary(
                 [timed(lambda: imagectl("build", "cpu", cwd=tree, env=env))]
             )
-            imagectl("push", "cpu", cwd=tree, env=env)
-        diff = json.loads(imagectl("diff", "--json", f"cpu:{head}", f"cpu:{bumped_sha}", env=bench))
+            imagectl("push", "cpu", "--platform", native.name, cwd=tree, env=env)
+        versions = (f"cpu:{head}-{native.slug}", f"cpu:{bumped_sha}-{native.slug}")
+        diff = json.loads(imagectl("diff", "--json", *versions, env=bench))
         changed = sorted(diff["python_packages"]["changed"])
         results["bump"] = {"package": args.bump, "changed": changed, "pull": diff["pull"]}
         cpu_pushed = sum(size for _, size in pushed_layers(current))
     finally:
-        for ref in (current, bumped, f"{BENCH_REGISTRY}/cpu:latest"):
+        for ref in (current, bumped, f"{BENCH_REGISTRY}/cpu:{bumped_sha}",
+                    f"{BENCH_REGISTRY}/cpu:latest"):  # fmt: skip
             with contextlib.suppress(docker.errors.APIError):
                 docker_client.images.remove(ref)
     results["sizes"] = {"cpu": {"bytes": docker_client.images.get(cpu_ref).attrs["Size"],
