@@ -7,7 +7,9 @@ import pytest
 import testinfra
 
 
-@pytest.fixture(params=["uid-1000", "remapped-uid"])
+@pytest.fixture(
+    params=["uid-1000", pytest.param("remapped-uid", marks=pytest.mark.same_on_every_platform)]
+)
 def user_host(request, host) -> tuple[testinfra.host.Host, int]:
     """(commands as the notebook user, its UID): in a default container, then in one started
     with another host UID (`--user root -e NB_UID=1234 -e NB_GID=2345`)."""

@@ -102,6 +102,7 @@ def test_any_uid_with_gid_0_serves_saves_and_has_a_named_user(start_container, t
     assert_lab_settings_can_be_saved(container)  # under /tmp: GID 0 may not write the home
 
 
+@pytest.mark.same_on_every_platform
 def test_any_uid_with_the_notebook_group_serves_saves_and_writes_its_home(
     start_container, tmp_path
 ):
@@ -116,6 +117,7 @@ def test_any_uid_with_the_notebook_group_serves_saves_and_writes_its_home(
     assert settings.is_directory and settings.uid == 12345
 
 
+@pytest.mark.same_on_every_platform
 def test_read_only_root_with_tmpfs_tmp_serves_and_saves(start_container, tmp_path):
     work = mounted_dir(tmp_path, 1000, 1000, 0o755)
     container = start_container(
@@ -128,6 +130,7 @@ def test_read_only_root_with_tmpfs_tmp_serves_and_saves(start_container, tmp_pat
     assert_terminal_knows_the_user(container, 1000)
 
 
+@pytest.mark.same_on_every_platform
 def test_all_capabilities_dropped_and_no_new_privileges_serves_and_saves(start_container, tmp_path):
     work = mounted_dir(tmp_path, 1000, 1000, 0o755)
     container = start_container(
@@ -143,6 +146,7 @@ def test_all_capabilities_dropped_and_no_new_privileges_serves_and_saves(start_c
 NB_UID_CAPS = ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]
 
 
+@pytest.mark.same_on_every_platform
 def test_nb_uid_path_works_with_only_the_capabilities_it_names(start_container, tmp_path):
     work = mounted_dir(tmp_path, 1234, 2345, 0o755)
     container = start_container(
@@ -157,6 +161,7 @@ def test_nb_uid_path_works_with_only_the_capabilities_it_names(start_container, 
     assert_terminal_knows_the_user(container, 1234)
 
 
+@pytest.mark.same_on_every_platform
 @pytest.mark.parametrize("missing", [["DAC_OVERRIDE"], NB_UID_CAPS])
 def test_nb_uid_path_without_its_capabilities_stops_naming_the_missing_ones(
     start_container, missing: list[str]

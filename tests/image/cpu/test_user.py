@@ -36,6 +36,7 @@ def test_nothing_is_world_writable_but_sticky_scratch_directories(root_host) -> 
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory to another UID")
+@pytest.mark.same_on_every_platform
 def test_host_uid_other_than_1000_owns_what_the_notebook_writes(start_container, tmp_path: Path):
     uid, gid = 1234, 2345
     project = tmp_path / "project"
