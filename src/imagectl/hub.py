@@ -50,6 +50,7 @@ def hub_config(
     prefix: str,
     users: list[str],
     state_dir: Path,
+    remove: bool = True,
 ) -> str:
     """jupyterhub_config.py for one image: what a team writes for DockerSpawner on one host."""
     return textwrap.dedent(
@@ -74,7 +75,8 @@ def hub_config(
         c.DockerSpawner.image = {image!r}
         c.DockerSpawner.network_name = {network!r}
         c.DockerSpawner.use_internal_ip = True
-        c.DockerSpawner.remove = True
+        # True: Docker's auto-remove, so a server that exits takes its log with it
+        c.DockerSpawner.remove = {remove}
         c.DockerSpawner.name_template = "{prefix}-{{username}}"
         # each user's notebooks in a named volume that outlives the container
         c.DockerSpawner.volumes = {{"{prefix}-{{username}}": "{WORK_DIR}"}}
@@ -148,7 +150,7 @@ class LocalHub:
 
     def exited_server(self, user: str) -> str | None:
         """The log of the user's server container if it has exited (the hub notices only when
-        its http_timeout passes; DockerSpawner removes the container then), else None."""
+        its http_timeout passes), else None; with DockerSpawner.remove it is gone at once."""
         found = docker.from_env().containers.list(
             all=True, filters={"name": f"^{self.container_name(user)}$", "status": "exited"}
         )
@@ -178,9 +180,11 @@ def start(
     state_dir: Path,
     users: list[str] | None = None,
     hub_ip: str | None = None,
+    remove: bool = True,
 ) -> LocalHub:
     """Start a network, the proxy and the hub for `image`; close() undoes all of it. The hub
-    listens on the network's gateway unless `hub_ip` names another address."""
+    listens on the network's gateway unless `hub_ip` names another address; `remove=False`
+    keeps a server's container (and its log) when it exits, until close()."""
     proxy = node_tools.require("configurable-http-proxy")
     prefix = f"hub-{secrets.token_hex(3)}"
     hub = LocalHub(state_dir, image, prefix, users=users or ["alice"])
@@ -210,7 +214,7 @@ def start(
             hub_config(
                 image=image, network=prefix, hub_ip=hub_ip or hub.gateway,
                 hub_port=hub_port, public_port=public_port, proxy_api_port=api_port,
-                prefix=prefix, users=hub.users, state_dir=state_dir,
+                prefix=prefix, users=hub.users, state_dir=state_dir, remove=remove,
             )
         )  # fmt: skip
         jupyterhub = Path(sys.executable).with_name("jupyterhub")

@@ -115,8 +115,11 @@ def test_a_hub_its_servers_cannot_reach_fails_the_spawn_saying_what_to_set(
     pinned_image: str, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     """The usual DockerSpawner slip, a hub API on 127.0.0.1 of the hub's host: the server exits
-    at once, and its log says what to configure (not a server whose every request fails)."""
-    with hub.running(docker_client, pinned_image, tmp_path, hub_ip="127.0.0.1") as unreachable:
+    at once, and its log says what to configure (not a server whose every request fails).
+    DockerSpawner.remove=False keeps the log, as the README advises while setting a hub up."""
+    with hub.running(
+        docker_client, pinned_image, tmp_path, hub_ip="127.0.0.1", remove=False
+    ) as unreachable:
         alice = hub.HubUser(unreachable, "alice")
         alice.log_in()
         alice.make_token()
