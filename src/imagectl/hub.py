@@ -130,6 +130,7 @@ class LocalHub:
     network_id: str = ""
     gateway: str = ""
     users: list[str] = field(default_factory=lambda: ["alice"])
+    docker_client: docker.DockerClient | None = None
 
     @property
     def hub_daemon(self) -> Daemon:
@@ -151,7 +152,8 @@ class LocalHub:
     def exited_server(self, user: str) -> str | None:
         """The log of the user's server container if it has exited (the hub notices only when
         its http_timeout passes), else None; with DockerSpawner.remove it is gone at once."""
-        found = docker.from_env().containers.list(
+        assert self.docker_client is not None
+        found = self.docker_client.containers.list(
             all=True, filters={"name": f"^{self.container_name(user)}$", "status": "exited"}
         )
         return found[0].logs().decode(errors="replace").strip() if found else None
@@ -187,7 +189,7 @@ def start(
     keeps a server's container (and its log) when it exits, until close()."""
     proxy = node_tools.require("configurable-http-proxy")
     prefix = f"hub-{secrets.token_hex(3)}"
-    hub = LocalHub(state_dir, image, prefix, users=users or ["alice"])
+    hub = LocalHub(state_dir, image, prefix, users=users or ["alice"], docker_client=docker_client)
     try:
         network = docker_client.networks.create(prefix, driver="bridge")
         hub.network_id = network.id
