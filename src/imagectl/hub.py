@@ -75,13 +75,13 @@ def hub_config(
         c.DockerSpawner.image = {image!r}
         c.DockerSpawner.network_name = {network!r}
         c.DockerSpawner.use_internal_ip = True
+        # True: Docker's auto-remove, so a server that exits takes its log with it
         c.DockerSpawner.remove = {remove}
         c.DockerSpawner.name_template = "{prefix}-{{username}}"
         # each user's notebooks in a named volume that outlives the container
         c.DockerSpawner.volumes = {{"{prefix}-{{username}}": "{WORK_DIR}"}}
         c.DockerSpawner.notebook_dir = "{WORK_DIR}"
         c.Spawner.start_timeout = {SPAWN_TIMEOUT_S}
-        c.Spawner.http_timeout = 60
         """
     )
 
@@ -130,6 +130,7 @@ class LocalHub:
     network_id: str = ""
     gateway: str = ""
     users: list[str] = field(default_factory=lambda: ["alice"])
+    docker_client: docker.DockerClient | None = None
 
     @property
     def hub_daemon(self) -> Daemon:
@@ -148,11 +149,14 @@ class LocalHub:
     def log(self, lines: int = 40) -> str:
         return self.hub_daemon.log_tail(lines)
 
-    def server_logs(self) -> list[str]:
-        """The logs of the servers' containers still there (all of them with remove=False)."""
-        client = docker.from_env()
-        found = client.containers.list(all=True, filters={"name": f"^{self.prefix}-"})
-        return [f"{c.name}: {c.logs().decode(errors='replace').strip()}" for c in found]
+    def exited_server(self, user: str) -> str | None:
+        """The log of the user's server container if it has exited (the hub notices only when
+        its http_timeout passes), else None; with DockerSpawner.remove it is gone at once."""
+        assert self.docker_client is not None
+        found = self.docker_client.containers.list(
+            all=True, filters={"name": f"^{self.container_name(user)}$", "status": "exited"}
+        )
+        return found[0].logs().decode(errors="replace").strip() if found else None
 
     def close(self, docker_client: docker.DockerClient) -> None:
         """Stop the hub (it stops the servers it runs) and the proxy by their PIDs, then remove
@@ -182,10 +186,10 @@ def start(
 ) -> LocalHub:
     """Start a network, the proxy and the hub for `image`; close() undoes all of it. The hub
     listens on the network's gateway unless `hub_ip` names another address; `remove=False`
-    keeps stopped servers' containers (and their logs) until close()."""
+    keeps a server's container (and its log) when it exits, until close()."""
     proxy = node_tools.require("configurable-http-proxy")
     prefix = f"hub-{secrets.token_hex(3)}"
-    hub = LocalHub(state_dir, image, prefix, users=users or ["alice"])
+    hub = LocalHub(state_dir, image, prefix, users=users or ["alice"], docker_client=docker_client)
     try:
         network = docker_client.networks.create(prefix, driver="bridge")
         hub.network_id = network.id
@@ -321,12 +325,17 @@ class HubUser:
             with contextlib.suppress(requests.RequestException):
                 if self.api("GET", "/api/status").status_code == 200:
                     return time.monotonic() - start
+            exited = self.hub.exited_server(self.name)
+            if exited is not None:
+                raise HubError(
+                    f"{self.name}'s server exited while starting; its log:\n{exited}",
+                    "the log says what it misses (start.sh names the hub settings it needs)",
+                )
             state = self.server_state()
             if not state.get("pending") and not state.get("ready") and time.monotonic() > start + 2:
                 raise HubError(
                     f"{self.name}'s server did not start:\n{self.spawn_failure()}",
-                    "the server's own log is `docker logs` of the container (the hub removes it"
-                    " on failure with DockerSpawner.remove); start.sh names what it misses",
+                    "the server's own log is `docker logs` of the container",
                 )
             time.sleep(0.1)
         raise HubError(
@@ -347,7 +356,7 @@ class HubUser:
             timeout=10,
         )
         messages = [line[6:] for line in events.text.splitlines() if line.startswith("data: ")]
-        return "\n".join([*messages[-3:], self.hub.log(15), *self.hub.server_logs()])
+        return "\n".join([*messages[-3:], self.hub.log(15)])
 
     def stop(self) -> None:
         """Stop the server (the home page's stop button: DELETE with the xsrf token), waiting

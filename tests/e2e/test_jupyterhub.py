@@ -82,7 +82,7 @@ def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_re
     alice.spawn()
 
     status = alice.api("GET", "/api/status")
-    assert status.status_code == 200 and "started" in status.json()
+    assert status.status_code == 200 and "started" in status.json(), status.text
     # the server is the user's: without the token (or the session's login) it refuses
     anonymous = requests.get(f"{alice.server_url}/api/status", allow_redirects=False, timeout=10)
     assert anonymous.status_code in (302, 403), anonymous.status_code
@@ -90,9 +90,9 @@ def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_re
     (container,) = docker_client.containers.list(filters={"name": f"^{running_hub.prefix}-"})
     assert container.attrs["Config"]["Image"] == pinned_image
     processes = " ".join(row[-1] for row in container.top()["Processes"])
-    assert "jupyterhub-singleuser" in processes
+    assert "jupyterhub-singleuser" in processes, processes
     # the probe asks the server under the prefix the hub chose (/user/alice/api)
-    assert wait_healthy(container) == "healthy"
+    assert wait_healthy(container) == "healthy", container.attrs["State"].get("Health")
 
     saved = alice.api("PUT", "/api/contents/analysis.ipynb", data=json.dumps(NOTEBOOK))
     assert saved.status_code == 201, saved.text
@@ -102,7 +102,9 @@ def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_re
     assert on_volume is not None and "集計" in on_volume
 
     alice.stop()
-    assert not docker_client.containers.list(all=True, filters={"id": container.id})
+    assert not docker_client.containers.list(all=True, filters={"id": container.id}), (
+        "DockerSpawner.remove: the stopped server's container is gone"
+    )
     alice.spawn()
     again = alice.api("GET", "/api/contents/analysis.ipynb")
     assert again.status_code == 200, again.text
@@ -112,17 +114,17 @@ def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_re
 def test_a_hub_its_servers_cannot_reach_fails_the_spawn_saying_what_to_set(
     pinned_image: str, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
-    """The usual DockerSpawner slip, a hub API on 127.0.0.1 of the hub's host: the spawn fails
-    at once, and the server's log says what to configure (not a server whose every request
-    fails later)."""
+    """The usual DockerSpawner slip, a hub API on 127.0.0.1 of the hub's host: the server exits
+    at once, and its log says what to configure (not a server whose every request fails).
+    DockerSpawner.remove=False keeps the log, as the README advises while setting a hub up."""
     with hub.running(
         docker_client, pinned_image, tmp_path, hub_ip="127.0.0.1", remove=False
     ) as unreachable:
-        bob = hub.HubUser(unreachable, "alice")
-        bob.log_in()
-        bob.make_token()
+        alice = hub.HubUser(unreachable, "alice")
+        alice.log_in()
+        alice.make_token()
         with pytest.raises(hub.HubError) as failed:
-            bob.spawn()
+            alice.spawn()
     message = str(failed.value)
     assert "JupyterHub's API at http://127.0.0.1:" in message
     assert "c.JupyterHub.hub_ip" in message and "hub_connect_ip" in message
