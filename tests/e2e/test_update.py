@@ -272,7 +272,7 @@ def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never
     assert pipeline.jobs == {"update": "FAIL"}
     assert len(origin.pushes()) == before + 1
     options = origin.options()
-    assert options["merge_request.title"].startswith(f"Draft: Update {today()}: tqdm")
+    assert options["merge_request.title"].startswith(f"Draft: Update {today()}: ")
     description = options["merge_request.description"].replace("\\n", "\n")
     assert "## cpu: tests FAILED" in description
     assert "test_injected_failure" in description and "injected failure" in description
