@@ -261,6 +261,70 @@ def compare(
     )
 
 
+def baselines(
+    graph: config.ImageGraph, docker_client: docker.DockerClient, head: str, names: list[str]
+) -> dict[str, tuple[str, str]]:
+    """{name: (reference, in words)} of what users have now: the registry's latest, else the
+    image of `head` (built while the work tree is still at it)."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in names:
+        latest = registry_latest(graph, docker_client, name)
+        if latest:
+            found[name] = (latest, f"the registry's latest, `{latest}`")
+    missing = [name for name in names if name not in found]
+    for name, ref in head_images(graph, docker_client, head, missing).items():
+        found[name] = (ref, f"the image of {head[:12]}, where the update started, `{ref}`")
+    return found
+
+
+def build_and_test(
+    graph: config.ImageGraph,
+    docker_client: docker.DockerClient,
+    sha: str,
+    compared_with: dict[str, tuple[str, str]],
+) -> list[report.ImageUpdate]:
+    """Build the candidates of `compared_with`'s images at `sha` (parents first), compare
+    each with its baseline and run its image tests. A failure is recorded, not raised."""
+    names = list(compared_with)
+    updates = {name: report.ImageUpdate(name, baseline=compared_with[name][1]) for name in names}
+    built: list[str] = []
+    try:
+        if names:
+            build_images(graph.root, names)
+        built = names
+    except subprocess.CalledProcessError:
+        for name in names:  # which one failed: each is tried, parents first
+            try:
+                build_images(graph.root, [name])
+                built.append(name)
+            except subprocess.CalledProcessError:
+                updates[name].failure = "its build failed (the log above shows the step)"
+                break
+    for name, image in updates.items():
+        if name not in built:
+            image.failure = image.failure or "a parent's build failed"
+            continue
+        image.candidate = tags.sha_tag(graph, name, sha)
+        try:
+            image.diff = compare(graph, docker_client, compared_with[name][0], image.candidate)
+        except ContentsError as exc:
+            image.failure = f"its contents could not be listed: {exc}"
+            continue
+        image.tests = run_tests(graph.root, name)
+    return list(updates.values())
+
+
+def not_asked_for(name: str, wanted: list[str]) -> report.ImageUpdate:
+    return report.ImageUpdate(
+        name,
+        baseline="",
+        skipped=True,
+        failure=f"It changes with this update (its pins or its parent's moved), but only "
+        f"{', '.join(wanted)} was asked for here (UPDATE_IMAGES); the merge request's "
+        "pipeline builds and tests it.",
+    )
+
+
 def update(root: Path, wanted: list[str] | None, push: bool) -> int:
     """The whole update; returns the exit status (0: proposed, or nothing to update)."""
     graph = config.load(root)
@@ -279,98 +343,41 @@ def update(root: Path, wanted: list[str] | None, push: bool) -> int:
     docker_client = engine.ensure_running(root / ".cache/engine")
 
     before = pinned_files(root)
-    try:
+    try:  # until the commit, a failure leaves the work tree as the update found it
         relock(graph)
         base_line = base.refresh(graph.base, docker_client, root)
-    except BaseException:
-        restore(root, before)  # a failed update leaves the work tree as it found it
-        raise
-    print(f"base: {base_line}", file=sys.stderr)
-    after = pinned_files(root)
-    changed = sorted(path for path in after if before.get(path) != after[path])
-    if not changed:
-        report_path.write_text(report.nothing_to_update(date, base_line))
-        print("nothing to update: every lock resolves as it is and the base pin stays; no commit")
-        return 0
-
-    moved = changed_images(graph, changed)
-    chosen = [name for name in moved if wanted is None or name in wanted]
-    updates: dict[str, report.ImageUpdate] = {}
-    for name in moved:
-        if name not in chosen:
-            updates[name] = report.ImageUpdate(
-                name,
-                baseline="",
-                skipped=True,
-                failure=f"It changes with this update (its pins or its parent's moved), but "
-                f"only {', '.join(wanted or [])} was asked for here (UPDATE_IMAGES); the "
-                "merge request's pipeline builds and tests it.",
-            )
-
-    # what users have now: the registry's latest, else HEAD's image (built while HEAD is
-    # still the commit before the update)
-    baselines: dict[str, tuple[str, str]] = {}
-    from_head = []
-    for name in chosen:
-        latest = registry_latest(graph, docker_client, name)
-        if latest:
-            baselines[name] = (latest, f"the registry's latest, `{latest}`")
-        else:
-            from_head.append(name)
-    try:
-        head_built = head_images(graph, docker_client, head, from_head)
+        print(f"base: {base_line}", file=sys.stderr)
+        after = pinned_files(root)
+        changed = sorted(path for path in after if before.get(path) != after[path])
+        if not changed:
+            report_path.write_text(report.nothing_to_update(date, base_line))
+            print("nothing to update: every lock resolves as it is, the base pin stays; no commit")
+            return 0
+        moved = changed_images(graph, changed)
+        chosen = [name for name in moved if wanted is None or name in wanted]
+        compared_with = baselines(graph, docker_client, head, chosen)
     except BaseException:
         restore(root, before)
         raise
-    for name, ref in head_built.items():
-        baselines[name] = (ref, f"the image of {head[:12]}, where the update started, `{ref}`")
 
     branch = branch_name(now)
     sha = commit(root, branch, changed, f"Update the pinned packages and base ({date})")
     print(f"committed {sha[:12]} on {branch}: {', '.join(map(str, changed))}", file=sys.stderr)
+    done = {u.name: u for u in build_and_test(graph, docker_client, sha, compared_with)}
+    images = [done.get(name) or not_asked_for(name, wanted or []) for name in moved]
 
-    for name in chosen:
-        ref, words = baselines[name]
-        updates[name] = report.ImageUpdate(name, baseline=words)
-    built: list[str] = []
-    try:
-        if chosen:
-            build_images(root, chosen)
-        built = chosen
-    except subprocess.CalledProcessError:
-        for name in chosen:  # which one failed: each is tried, parents first
-            try:
-                build_images(root, [name])
-                built.append(name)
-            except subprocess.CalledProcessError:
-                updates[name].failure = "its build failed (the job's log shows the step)"
-                break
-    for name in chosen:
-        update_of = updates[name]
-        if name not in built:
-            update_of.failure = update_of.failure or "a parent's build failed"
-            continue
-        update_of.candidate = tags.sha_tag(graph, name, sha)
-        try:
-            update_of.diff = compare(graph, docker_client, baselines[name][0], update_of.candidate)
-        except ContentsError as exc:
-            update_of.failure = f"its contents could not be listed: {exc}"
-            continue
-        update_of.tests = run_tests(root, name)
-
-    ordered = [updates[name] for name in moved]
     text = report.render(
-        date, [str(path) for path in changed], base_line, ordered, platforms.native().name
+        date, [str(path) for path in changed], base_line, images, platforms.native().name
     )
     report_path.write_text(text)
     print(text)
     print(f"report: {report_path}", file=sys.stderr)
-    failed = [u.name for u in ordered if u.failed]
+    failed = [image.name for image in images if image.failed]
     if push:
         request = merge_request.MergeRequest(
             source_branch=branch,
             target_branch=default_branch(root),
-            title=f"Update {date}: {report.title_summary(ordered)}",
+            title=f"Update {date}: {report.title_summary(images)}",
             description=text,
             draft=bool(failed),
         )

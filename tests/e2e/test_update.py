@@ -11,8 +11,8 @@ moves forward. Only cpu is built and tested (UPDATE_IMAGES=cpu; gpu needs minute
 runner). The pipelines run in this order, each on the clone's state the one before left:
 nothing to update; a requirement that cannot resolve; the older tqdm proposed (cpu's image
 tests pass; the registry has no `latest`, so it is compared with main's image); the same with
-an image test failing (a draft), main's image now promoted as the registry's `latest`, which
-it is compared with; a push the remote refuses.
+an image test failing (a draft), compared with a `latest` now in the registry; a push the
+remote refuses.
 """
 
 from __future__ import annotations
@@ -245,12 +245,11 @@ def test_an_upstream_release_is_proposed_as_a_merge_request_with_the_report(
 
 
 @pytest.fixture(scope="module")
-def promoted_latest(
-    gitlab: LocalGitLab, older_tqdm: str, docker_client: docker.DockerClient
-) -> str:
-    """The registry's latest: the image of main (older tqdm), as users would have it."""
+def promoted_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
+    """A `latest` in the registry, as if promoted meanwhile. Any image shows which one the
+    update compares with; the base is small (cpu's 0.6 GB push would add a minute or two)."""
     repository = f"{gitlab.registry_url}/cpu"
-    docker_client.images.get(f"{repository}:{older_tqdm}").tag(repository, tag="latest")
+    docker_client.images.get(gitlab.variables["DEBIAN_IMAGE"]).tag(repository, tag="latest")
     docker_client.images.push(repository, tag="latest")
     digest = gitlab.digest("cpu", "latest")
     assert digest is not None
@@ -273,7 +272,7 @@ def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never
     assert pipeline.jobs == {"update": "FAIL"}
     assert len(origin.pushes()) == before + 1
     options = origin.options()
-    assert options["merge_request.title"].startswith(f"Draft: Update {today()}: tqdm")
+    assert options["merge_request.title"].startswith(f"Draft: Update {today()}: ")
     description = options["merge_request.description"].replace("\\n", "\n")
     assert "## cpu: tests FAILED" in description
     assert "test_injected_failure" in description and "injected failure" in description
@@ -285,7 +284,7 @@ def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never
         f"Compared with the registry's latest, `{gitlab.registry_url}/cpu@{promoted_latest}`"
         in (description)
     )
-    assert "| tqdm | 4.67.1 |" in description
+    assert "| tqdm |  | " in description  # the base has no Python packages: all added
     assert gitlab.digest("cpu", "latest") == promoted_latest  # never promoted
 
 
