@@ -8,6 +8,7 @@ import json
 import pytest
 
 from imagectl import config, contents, sbom
+from imagectl.platforms import Platform
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +31,15 @@ def test_the_sbom_names_the_image_it_describes(carried: sbom.Bom, image_name: st
 
 
 def test_every_package_the_image_holds_is_in_its_sbom_at_its_version(
-    carried: sbom.Bom, listed: dict
+    carried: sbom.Bom, listed: dict, platform: Platform
 ) -> None:
     python, debian = by_type(carried, "pypi"), by_type(carried, "deb")
     assert {name: c.version for name, c in python.items()} == listed["python_packages"]
     assert {name: c.version for name, c in debian.items()} == listed["debian_packages"]
     bash = debian["bash"].purl
     assert (bash.namespace, bash.version) == ("debian", listed["debian_packages"]["bash"])
-    assert bash.qualifiers == {"arch": "amd64", "distro": "debian-13"}
+    # the image's own architecture: an arm64 image's Debian packages are arm64 ones
+    assert bash.qualifiers == {"arch": platform.architecture, "distro": "debian-13"}
 
 
 def test_python_packages_carry_the_hashes_of_their_lock(
