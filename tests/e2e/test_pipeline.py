@@ -106,11 +106,39 @@ def test_merge_request_pipeline_pushes_its_sha_tag_and_leaves_latest(
 ) -> None:
     sha, pipeline = merge_request
     assert pipeline.returncode == 0, pipeline.tail()
-    assert pipeline.jobs == {"lint": "PASS", "build-cpu": "PASS", "test-cpu": "PASS"}
+    assert pipeline.jobs == {
+        "lint": "PASS",
+        "build-cpu": "PASS",
+        "test-cpu": "PASS",
+        "test-cpu-arm64": "PASS",
+    }
     assert f"pushed {gitlab.registry_url}/cpu:{sha}" in pipeline.output
     pushed = gitlab.digest("cpu", sha)
     assert pushed is not None and pushed != earlier_latest
     assert gitlab.digest("cpu", "latest") == earlier_latest
+
+
+def test_merge_request_pipeline_pushes_one_index_over_amd64_and_arm64(
+    gitlab: LocalGitLab, merge_request: tuple[str, PipelineRun]
+) -> None:
+    sha, pipeline = merge_request
+    assert pipeline.returncode == 0, pipeline.tail()
+    client = registry.RegistryClient(gitlab.registry_host)
+    repository = f"{gitlab.project_path}/cpu"
+    index = client.manifest(repository, sha)
+    assert index is not None and index.is_index
+    assert sorted(index.platforms) == ["linux/amd64", "linux/arm64"]
+    for platform in ("linux/amd64", "linux/arm64"):
+        config = client.image_config(repository, sha, platform)
+        assert config is not None and config["architecture"] == platform.split("/")[1]
+        # each platform's own SHA tag is the very image the index names
+        child = index.child(platform)
+        assert (
+            child is not None
+            and gitlab.digest("cpu", f"{sha}-{platform.replace('/', '-')}") == child.digest
+        )
+    # the arm64 job tested the arm64 image, under QEMU
+    assert "test-cpu-arm64" in pipeline.output and "linux/arm64 runs under QEMU" in pipeline.output
 
 
 def test_build_job_reports_the_images_sbom_and_the_test_job_attaches_it(
@@ -126,8 +154,10 @@ def test_build_job_reports_the_images_sbom_and_the_test_job_attaches_it(
     assert any(c.name == "numpy" for c in carried.components)
     # and in the registry, attached to the digest the merge request pushed
     ref = registry.parse_reference(f"{gitlab.registry_url}/cpu:{sha}")
-    attached = sbom.parse(publish.fetch_sbom(registry.RegistryClient(ref.host), ref))
-    assert attached.metadata.component.purl.version == gitlab.digest("cpu", sha)
+    client = registry.RegistryClient(ref.host)
+    attached = sbom.parse(publish.fetch_sbom(client, ref, "linux/amd64"))
+    amd64 = client.platform_manifest(ref.repository, sha, "linux/amd64")
+    assert amd64 is not None and attached.metadata.component.purl.version == amd64.digest
     assert {str(c.purl) for c in attached.components} == {str(c.purl) for c in carried.components}
 
 
@@ -151,6 +181,7 @@ def test_default_branch_pipeline_moves_latest_to_the_image_the_merge_request_tes
         "lint": "PASS",
         "build-cpu": "PASS",
         "test-cpu": "PASS",
+        "test-cpu-arm64": "PASS",
         "promote": "PASS",
     }
     # the SHA tag is not rebuilt (a rebuild would be another image): the tested one goes on
@@ -172,7 +203,12 @@ def test_failing_image_test_stops_the_pipeline_before_latest_moves(
     failing.write_text("def test_injected_failure():\n    assert False, 'injected failure'\n")
     pipeline = run(gitlab, "C-failing-test", extra={"PYTEST_ADDOPTS": f"-x {failing}"})
     assert pipeline.returncode != 0
-    assert pipeline.jobs == {"lint": "PASS", "build-cpu": "PASS", "test-cpu": "FAIL"}
+    assert pipeline.jobs == {
+        "lint": "PASS",
+        "build-cpu": "PASS",
+        "test-cpu": "FAIL",
+        "test-cpu-arm64": "FAIL",
+    }
     assert "injected failure" in pipeline.output
     assert gitlab.digest("cpu", sha) is not None  # built and pushed, never promoted
     assert gitlab.digest("cpu", "latest") == latest
