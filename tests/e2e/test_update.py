@@ -249,7 +249,8 @@ def promoted_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> 
     """A `latest` in the registry, as if promoted meanwhile. Any image shows which one the
     update compares with; the base is small (cpu's 0.6 GB push would add a minute or two)."""
     repository = f"{gitlab.registry_url}/cpu"
-    docker_client.images.get(gitlab.variables["DEBIAN_IMAGE"]).tag(repository, tag="latest")
+    # DEBIAN_IMAGE is an index of the bases in the pipeline's registry: this host's platform
+    docker_client.images.pull(gitlab.variables["DEBIAN_IMAGE"]).tag(repository, tag="latest")
     docker_client.images.push(repository, tag="latest")
     digest = gitlab.digest("cpu", "latest")
     assert digest is not None
