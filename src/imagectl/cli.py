@@ -88,7 +88,6 @@ def build_command(names: tuple[str, ...], platform_text: str | None) -> None:
     build_client = engine.build_client()
     rev = revision.current(graph.root)
     native = platforms.native()
-    emulated: set[platforms.Platform] = set()
     bases: dict[platforms.Platform, str] = {}
     built: dict[tuple[str, platforms.Platform], str] = {}
     # a parent not built here is pulled by the build from the registry, which may want a login
@@ -103,9 +102,8 @@ def build_command(names: tuple[str, ...], platform_text: str | None) -> None:
                 if any(p in chosen and spec in graph.lineage(n) for n, chosen in wanted.items())
             ]
             for platform in needed:
-                if platform not in emulated and platform != native:
+                if platform != native:  # returns at once once binfmt_misc is ready
                     platforms.ensure_emulation(platform)
-                    emulated.add(platform)
                 for p in {native, platform}:
                     if spec.parent is None and p not in bases:
                         bases[p] = base.ensure(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from e2e_support import Project, make_project, remove_project_images
+from e2e_support import Project, make_project, remove_project_images, serving
 
 
 @pytest.fixture(scope="session")
@@ -15,13 +15,8 @@ def project(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[Project]:
     """The shared project, with its registry up (`imagectl registry up`) for the session."""
-    made = make_project(tmp_path_factory.mktemp("e2e-project"))
-    made.run("registry", "up")
-    try:
+    with serving(make_project(tmp_path_factory.mktemp("e2e-project")), docker_client) as made:
         yield made
-    finally:
-        made.run("registry", "down", check=False)
-        remove_project_images(docker_client, made)
 
 
 @pytest.fixture

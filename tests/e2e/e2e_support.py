@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,6 +196,18 @@ def remove_project_images(docker_client: docker.DockerClient, project: Project) 
     for image in docker_client.images.list(filters={"dangling": True, "label": source}):
         with contextlib.suppress(docker.errors.APIError):
             docker_client.images.remove(image.id, force=True)
+
+
+@contextlib.contextmanager
+def serving(project: Project, docker_client: docker.DockerClient) -> Iterator[Project]:
+    """`project` with its registry up (`imagectl registry up`); afterwards the registry is
+    stopped and the project's images are removed."""
+    project.run("registry", "up")
+    try:
+        yield project
+    finally:
+        project.run("registry", "down", check=False)
+        remove_project_images(docker_client, project)
 
 
 @dataclass(frozen=True)

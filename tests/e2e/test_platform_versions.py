@@ -11,7 +11,14 @@ from collections.abc import Iterator
 import docker
 import docker.errors
 import pytest
-from e2e_support import IMAGES, Project, make_project, random_sha, remove_project_images
+from e2e_support import (
+    IMAGES,
+    Project,
+    make_project,
+    random_sha,
+    remove_project_images,
+    serving,
+)
 
 from imagectl import passes, registry, sbom
 
@@ -47,12 +54,8 @@ def multi(
         images=images,
         platforms={"tiny": BOTH, "deb": BOTH, "deb-arm": BOTH},
     )
-    made.run("registry", "up")
-    try:
+    with serving(made, docker_client):
         yield made
-    finally:
-        made.run("registry", "down", check=False)
-        remove_project_images(docker_client, made)
 
 
 def _digest(stdout: str) -> str:
