@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import docker.errors
 from docker import DockerClient
 
 from imagectl import (
@@ -20,6 +21,7 @@ from imagectl import (
     gitlab_ci,
     layers,
     lock,
+    passes,
     platforms,
     prune,
     publish,
@@ -138,7 +140,9 @@ def _write_contents(
     # build/contents/cpu-<sha>.json for the host's platform, cpu-<sha>-linux-arm64.json others
     version = sha if platform == platforms.native() else f"{sha}-{platform.slug}"
     try:
-        found = contents.collect(docker_client, ref, contents.script_path(graph.root))
+        found = contents.collect(
+            docker_client, ref, contents.script_path(graph.root), built_here=True
+        )
     except ContentsError as exc:  # the image is built and tagged; only its listing is missing
         click.echo(f"warning: no contents listing for {name}: {exc}", err=True)
         return
@@ -298,7 +302,8 @@ def push_command(name: str, sha: str | None, platform_text: str | None) -> None:
     repository = f"{ref.host}/{ref.repository}"
 
     def attach(local: str, pushed: registry.Reference) -> None:
-        """Attach the SBOM of the local image `local` to its manifest `pushed` (by digest)."""
+        """Attach to its manifest `pushed` (by digest) the SBOM of the local image `local`,
+        and the pass of its tests if one is recorded here."""
         subject = sbom.image_component(
             name,
             version=ref.tag,
@@ -308,6 +313,9 @@ def push_command(name: str, sha: str | None, platform_text: str | None) -> None:
         )
         text = contents.sbom_of(docker_client, local, script, subject)
         publish.attach_sbom(client, pushed, text)
+        image = client.manifest(pushed.repository, pushed.reference)
+        if image is not None:
+            passes.attach(client, graph.root, name, pushed, image, publish.stderr)
 
     if len(spec.platforms) > 1:
         listed = [platforms.get(p) for p in spec.platforms]
@@ -385,9 +393,45 @@ def pull_command(name: str, sha: str | None, digest: str | None, platform_text: 
     registries = _registries(graph)
     client = registries.open(ref.host)
     found = publish.pull(engine.docker_client(), client, ref, registries.credentials, platform)
+    # the pass of its tests, if they passed before (in its merge request's pipeline, say)
+    image = client.manifest(ref.repository, found.platform_digest or found.digest)
+    passed = image and passes.fetch(client, graph.root, name, ref.repository, image, publish.stderr)
+    if passed:
+        click.echo(
+            f"its tests passed: {passed.get('tests')} tests at {passed.get('passed_at')} "
+            f"(a pass attached in the registry, now recorded here)",
+            err=True,
+        )
     if found.platform_digest:
         click.echo(f"{found.platform}: {ref.host}/{ref.repository}@{found.platform_digest}")
     click.echo(f"{ref.host}/{ref.repository}@{found.digest}")
+
+
+@cli.command("passed")
+@click.argument("name")
+@_SHA_OPTION
+@_PLATFORM_OPTION
+def passed_command(name: str, sha: str | None, platform_text: str | None) -> None:
+    """Exit 0 when a pass of all its tests is recorded for NAME's local image of that version
+    (this host's platform, or --platform's), 1 when none is: a CI job tests only then."""
+    graph = config.load()
+    platform = _one_platform(graph, name, platform_text) or platforms.native()
+    sha = sha or revision.current(graph.root).sha
+    local = tags.platform_tag(graph, name, sha, platform)
+    try:
+        image_id = engine.docker_client().images.get(local).id
+    except docker.errors.ImageNotFound:
+        raise ConfigError(
+            f"{local} is not a local image", f"pull it first: `imagectl pull {name}`"
+        ) from None
+    found = passes.find(graph.root, name, image_id)
+    if found is None:
+        click.echo(f"no pass is recorded for {local} (image {image_id})")
+        sys.exit(1)
+    click.echo(
+        f"{local} (image {image_id}) passed {found['tests']} tests at {found['passed_at']}: "
+        "not tested again"
+    )
 
 
 @cli.command("contents")

@@ -5,8 +5,6 @@ platform's image pushed under `<sha>-<platform>`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import sys
 import time
@@ -18,12 +16,11 @@ import docker
 import docker.errors
 import docker.models.images
 
-from imagectl import passes, platforms, sbom
+from imagectl import attachments, passes, platforms, sbom
 from imagectl.contents import human_size
 from imagectl.errors import RegistryError
 from imagectl.platforms import Platform
 from imagectl.registry import (
-    OCI_MANIFEST,
     Credentials,
     Manifest,
     Reference,
@@ -325,15 +322,12 @@ def promote(
     return manifest.digest
 
 
-# An SBOM goes to the registry as an OCI artifact whose subject is the image's manifest, tagged
-# `sha256-<hex>.sbom` after that digest, the scheme that tools read from registries without the
-# OCI 1.1 referrers API (such as Debian's docker-registry 2.8).
-_EMPTY_CONFIG = b"{}"
-_EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+# An image's SBOM goes to the registry beside it, tagged `sha256-<hex>.sbom` (attachments.py).
+SBOM = attachments.Kind("sbom", sbom.MEDIA_TYPE, "sbom.cdx.json", "SBOM")
 
 
 def sbom_tag(image_digest: str) -> str:
-    return image_digest.replace(":", "-") + ".sbom"
+    return attachments.tag(SBOM, image_digest)
 
 
 def attach_sbom(registry: RegistryClient, ref: Reference, text: str, echo: Echo = stderr) -> str:
@@ -342,35 +336,7 @@ def attach_sbom(registry: RegistryClient, ref: Reference, text: str, echo: Echo 
     image = registry.manifest(ref.repository, ref.reference)
     if image is None:
         raise RegistryError(f"{ref} is not in the registry", "push it first: `imagectl push NAME`")
-    tag = sbom_tag(image.digest)
-    existing = registry.manifest(ref.repository, tag)
-    if existing is not None:
-        echo(f"the SBOM of {ref} is already attached as :{tag}")
-        return existing.digest
-    data = text.encode()
-    layer = {
-        "mediaType": sbom.MEDIA_TYPE,
-        "digest": registry.put_blob(ref.repository, data),
-        "size": len(data),
-        "annotations": {"org.opencontainers.image.title": "sbom.cdx.json"},
-    }
-    body = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": sbom.MEDIA_TYPE,
-        "config": {
-            "mediaType": _EMPTY_MEDIA_TYPE,
-            "digest": registry.put_blob(ref.repository, _EMPTY_CONFIG),
-            "size": len(_EMPTY_CONFIG),
-        },
-        "layers": [layer],
-        "subject": {"mediaType": image.media_type, "digest": image.digest, "size": len(image.raw)},
-    }
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    artifact = Manifest(raw, OCI_MANIFEST, "sha256:" + hashlib.sha256(raw).hexdigest())
-    registry.put_manifest(ref.repository, tag, artifact)
-    echo(f"attached its SBOM as {ref.host}/{ref.repository}:{tag}")
-    return artifact.digest
+    return attachments.attach(registry, ref, image, SBOM, text.encode(), echo)
 
 
 def fetch_sbom(registry: RegistryClient, ref: Reference, platform: str | None = None) -> str:
@@ -384,8 +350,14 @@ def fetch_sbom(registry: RegistryClient, ref: Reference, platform: str | None = 
             "check the SHA (versions are full commit SHAs)",
         )
     tag = sbom_tag(image.digest)
-    attached = registry.manifest(ref.repository, tag)
-    if attached is None:
+    try:
+        data = attachments.fetch(registry, ref.repository, image, SBOM)
+    except attachments.Untrusted as exc:
+        raise RegistryError(
+            f"{exc} in {ref.host}/{ref.repository}; it is not trusted",
+            "delete that tag and attach the SBOM again with `imagectl push NAME --sha SHA`",
+        ) from None
+    if data is None:
         raise RegistryError(
             f"{ref} ({image.digest}) has no SBOM: the push of this version attached none "
             f"(no :{tag} in the registry; pushed by a plain `docker push`, or before SBOMs "
@@ -393,21 +365,6 @@ def fetch_sbom(registry: RegistryClient, ref: Reference, platform: str | None = 
             "attach it from a machine that has the image: `imagectl push NAME --sha SHA` "
             "(the version itself is not pushed again)",
         )
-    body = attached.body
-    layers = body.get("layers") or []
-    untrusted = (
-        body.get("artifactType") != sbom.MEDIA_TYPE
-        or (body.get("subject") or {}).get("digest") != image.digest
-        or len(layers) != 1
-        or layers[0].get("mediaType") != sbom.MEDIA_TYPE
-    )
-    if untrusted:
-        raise RegistryError(
-            f":{tag} in {ref.host}/{ref.repository} is not a CycloneDX SBOM of {image.digest}; "
-            "it is not trusted",
-            "delete that tag and attach the SBOM again with `imagectl push NAME --sha SHA`",
-        )
-    data = registry.blob(ref.repository, layers[0]["digest"])
     try:
         text = (data or b"").decode()
         described = sbom.parse(text).metadata.component

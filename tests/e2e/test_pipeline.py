@@ -11,6 +11,7 @@ commit whose image test fails (C) and one whose SHA tag already holds another im
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,11 @@ def gitlab(
 ) -> Iterator[LocalGitLab]:
     with local_gitlab(tmp_path_factory.mktemp("pipeline"), docker_client) as local:
         yield local
+
+
+def _said_by(job: str, line: str) -> bool:
+    """Whether gitlab-ci-local's output `line` is job `job`'s (test-cpu's, not test-cpu-arm64's)."""
+    return re.search(rf"(?<![\w-]){re.escape(job)}(?![\w-])", line) is not None
 
 
 def run(
@@ -186,6 +192,11 @@ def test_default_branch_pipeline_moves_latest_to_the_image_the_merge_request_tes
     }
     # the SHA tag is not rebuilt (a rebuild would be another image): the tested one goes on
     assert "reused as it is (a SHA tag never moves), not rebuilt" in merged.output
+    # and not tested again: each test job pulled the pass the merge request attached to it
+    for job in ("test-cpu", "test-cpu-arm64"):
+        said = [line for line in merged.output.splitlines() if _said_by(job, line)]
+        assert any("not tested again" in line for line in said), merged.tail()
+        assert not any(re.search(r"=+ \d+ passed.* in [\d.]+s", line) for line in said), said
     assert gitlab.digest("cpu", sha) == tested
     assert gitlab.digest("cpu", "latest") == tested
     assert f"latest: {earlier_latest} -> {tested}" in merged.output

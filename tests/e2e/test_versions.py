@@ -4,6 +4,7 @@ dies mid-push leaves everything as it was."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import subprocess
 import docker
 from e2e_support import IMAGECTL, Project, random_sha
 
-from imagectl import passes, registry_server
+from imagectl import attachments, passes, registry, registry_server
 
 
 def _digest(output: str) -> str:
@@ -110,6 +111,58 @@ def test_promote_needs_a_test_pass_for_the_image_then_latest_is_the_shas_digest(
     passes.record(project.root, "tiny", docker_client.images.get(ref).id, ref, tests=1)
     project.run("promote", "tiny", "--sha", sha)
     assert project.registry_digest("tiny", "latest") == pushed
+
+
+def test_a_test_pass_travels_with_the_image_through_the_registry(
+    project: Project, docker_client: docker.DockerClient
+) -> None:
+    sha = random_sha()
+    ref = project.build("tiny", sha)
+    image_id = docker_client.images.get(ref).id
+    project.run("push", "tiny", "--sha", sha)
+    untested = project.run("passed", "tiny", "--sha", sha, check=False)
+    assert untested.returncode == 1 and "no pass is recorded" in untested.stdout
+
+    # what tests/conftest.py's session hook writes; the next push attaches it
+    passes.record(project.root, "tiny", image_id, ref, tests=3)
+    again = project.run("push", "tiny", "--sha", sha)
+    assert "attached its test pass" in again.stderr
+    # as on another machine (a later pipeline's job): neither the record nor the image
+    passes.record_path(project.root, "tiny", image_id).unlink()
+    _forget_locally(docker_client, project, "tiny", sha)
+    docker_client.images.remove(project.ref("tiny", f"{sha}-linux-amd64"))
+
+    pulled = project.run("pull", "tiny", "--sha", sha)
+    assert "its tests passed: 3 tests" in pulled.stderr
+    assert "not tested again" in project.run("passed", "tiny", "--sha", sha).stdout
+    project.run("promote", "tiny", "--sha", sha)
+    assert project.registry_digest("tiny", "latest") == _digest(pulled.stdout)
+
+
+def test_a_pass_attached_for_another_image_is_not_trusted(
+    project: Project, docker_client: docker.DockerClient
+) -> None:
+    sha = random_sha()
+    ref = project.build("tiny", sha)
+    pushed = _digest(project.run("push", "tiny", "--sha", sha).stdout)
+    repository = project.registry.split("/", 1)[1] + "/tiny"
+    image = project.client().manifest(repository, pushed)
+    assert image is not None
+    forged = {"image": "tiny", "image_id": "sha256:" + "0" * 64, "tests": 1}
+    attachments.attach(
+        project.client(),
+        registry.parse_reference(ref),
+        image,
+        passes.PASS,
+        json.dumps(forged).encode(),
+        echo=lambda line: None,
+    )
+
+    pulled = project.run("pull", "tiny", "--sha", sha)
+    assert "about another image" in pulled.stderr and "not trusted" in pulled.stderr
+    assert project.run("passed", "tiny", "--sha", sha, check=False).returncode == 1
+    refused = project.run("promote", "tiny", "--sha", sha, check=False)
+    assert refused.returncode == 5 and "no passing test run" in refused.stderr
 
 
 def test_a_registry_killed_mid_push_fails_clearly_keeps_latest_and_a_retry_succeeds(
