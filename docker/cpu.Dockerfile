@@ -6,14 +6,15 @@ ARG BASE_IMAGE=debian:trixie-slim
 # platform (a registry's index); imagectl names the host's own where each platform has its own
 ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
 
-# The build host's own MeCab dictionary compiler and Python, for docker/native-tool.
+# The build host's own MeCab dictionary compiler, Python, fontconfig and openssl, for
+# docker/native-tool.
 FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS native-tools
 RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3.13-minimal mecab-utils
+      python3.13-minimal mecab-utils fontconfig openssl
 
 FROM ${BASE_IMAGE} AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -26,29 +27,25 @@ ARG TARGETARCH
 # `vim` and not `vim-tiny`: the tiny build has no `vim` command and no syntax highlighting.)
 # apt's caches live in cache mounts, so nothing of them lands in the layer.
 # For another platform than the build host's this runs under QEMU, where compiling the two
-# MeCab dictionaries and Python's standard library took 6 of its 10 minutes: there those two
-# tools are diverted to docker/native-tool for the install, which runs the host's own.
+# MeCab dictionaries and Python's standard library took 6 of its 10 minutes, and fontconfig's
+# cache and the CA certificates' links 2 more: there those tools are diverted to
+# docker/native-tool for the install, which runs the host's own ($native is a list: unquoted).
+# hadolint ignore=SC2086
 RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
     --mount=type=bind,from=native-tools,target=/tmp/native \
     --mount=type=bind,source=docker/native-tool,target=/tmp/native-tool \
-    native="/usr/lib/mecab/mecab-dict-index /usr/bin/python3.13"; \
+    native="/usr/lib/mecab/mecab-dict-index /usr/bin/python3.13 /usr/bin/fc-cache"; \
+    native="$native /usr/sbin/update-ca-certificates"; \
     [ "$BUILDARCH" != "$TARGETARCH" ] || native=""; \
     rm -f /etc/apt/apt.conf.d/docker-clean \
- && for tool in $native; do \
-      dpkg-divert --quiet --local --rename --divert "$tool.emulated" --add "$tool" \
-      && mkdir -p "${tool%/*}" \
-      && printf '#!/bin/sh\nexec /tmp/native-tool %s "$@"\n' "$tool" > "$tool" \
-      && chmod +x "$tool"; \
-    done \
+ && /tmp/native-tool divert $native \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 python3-venv libgomp1 ca-certificates curl git less tini vim libnss-wrapper \
       fontconfig fonts-noto-cjk \
       mecab mecab-ipadic-utf8 mecab-jumandic- mecab-jumandic-utf8- \
- && for tool in $native; do \
-      rm "$tool" && dpkg-divert --quiet --local --rename --remove "$tool"; \
-    done \
+ && /tmp/native-tool restore $native \
  && useradd --create-home --uid 1000 --user-group --shell /bin/bash analyst
 
 # Python packages are installed on the build host, not in the image's platform: for an arm64

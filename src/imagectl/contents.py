@@ -31,8 +31,13 @@ def script_path(root: Path) -> Path:
     raise ContentsError(f"{SCRIPT} is missing", "restore it from git")
 
 
-def collect(docker_client: docker.DockerClient, ref: str, script: Path) -> dict:
-    """The contents of the local image `ref`."""
+def collect(
+    docker_client: docker.DockerClient, ref: str, script: Path, built_here: bool = False
+) -> dict:
+    """The contents of the local image `ref`. `built_here`: `ref` was just built from this
+    project's Dockerfiles, whose last package step writes the same listing to EMBEDDED_PATH,
+    so that file is read (no process runs: under QEMU the script takes seconds) rather than
+    the script run again."""
     try:
         image = docker_client.images.get(ref)
     except docker.errors.ImageNotFound:
@@ -56,8 +61,16 @@ def collect(docker_client: docker.DockerClient, ref: str, script: Path) -> dict:
             }
             for i, diff_id in enumerate(diff_ids)
         ],
-        **_list_packages(docker_client, image.id, ref, script),
+        **(
+            (built_here and _embedded_listing(docker_client, image.id))
+            or _list_packages(docker_client, image.id, ref, script)
+        ),
     }
+
+
+def _embedded_listing(docker_client: docker.DockerClient, image_id: str) -> dict | None:
+    embedded = read_file(docker_client, image_id, EMBEDDED_PATH)
+    return json.loads(embedded) if embedded is not None else None
 
 
 def read_file(docker_client: docker.DockerClient, ref: str, path: str) -> bytes | None:

@@ -37,3 +37,27 @@ def test_the_standard_library_and_mecab_dictionary_were_compiled_at_build(host) 
     fresh, compiled = checked.split()
     assert fresh == "fresh" and int(compiled) > 100
     assert host.file("/var/lib/mecab/dic/ipadic-utf8/sys.dic").size > 40_000_000
+
+
+def test_the_font_cache_made_at_build_is_valid_for_the_image(host) -> None:
+    # fontconfig's cache (on another platform made by the build host's fc-cache): valid as it
+    # is, so a plot's first font lookup does not rescan the Noto CJK fonts
+    said = host.check_output("fc-cache --system-only --verbose 2>&1")
+    directories = [
+        line
+        for line in said.splitlines()
+        if line.startswith("/usr/share/fonts") and "looped directory" not in line
+    ]
+    assert any("noto" in line for line in directories), said
+    assert all("existing cache is valid" in line for line in directories), said
+
+
+def test_the_ca_certificates_are_linked_and_bundled(host) -> None:
+    # made by update-ca-certificates at build (on another platform, the build host's run of
+    # the image's own script): Python's TLS finds the bundle and the hashed links
+    found = host.check_output(
+        "python -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()))' "
+        "&& ls /etc/ssl/certs | grep -c '[.]0$'"
+    )
+    bundled, linked = (int(n) for n in found.split())
+    assert bundled > 100 and linked > 100
