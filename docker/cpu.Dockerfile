@@ -6,8 +6,8 @@ ARG BASE_IMAGE=debian:trixie-slim
 # platform (a registry's index); imagectl names the host's own where each platform has its own
 ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
 
-# The build host's own MeCab dictionary compiler, Python, fontconfig and openssl, for
-# docker/native-tool.
+# The build host's own apt, dpkg-deb, MeCab dictionary compiler, Python, fontconfig and
+# openssl, for docker/native-tool.
 FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS native-tools
 RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
@@ -26,26 +26,23 @@ ARG TARGETARCH
 # (`mecab` would also pull the Juman dictionary, 350 MB nobody reads: the trailing `-` skips it.
 # `vim` and not `vim-tiny`: the tiny build has no `vim` command and no syntax highlighting.)
 # apt's caches live in cache mounts, so nothing of them lands in the layer.
-# For another platform than the build host's this runs under QEMU, where compiling the two
-# MeCab dictionaries and Python's standard library took 6 of its 10 minutes, and fontconfig's
-# cache and the CA certificates' links 2 more: there those tools are diverted to
-# docker/native-tool for the install, which runs the host's own ($native is a list: unquoted).
-# hadolint ignore=SC2086
+# For another platform than the build host's this runs under QEMU, where apt, unpacking, and
+# the tools that packages' scripts run (compiling the MeCab dictionaries and Python's standard
+# library, fontconfig's cache, the CA certificates' links) took most of its 10 minutes:
+# docker/native-tool runs those with the build host's own programs; dpkg and the packages'
+# scripts stay the image's own.
 RUN --mount=type=cache,id=apt-archives,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists,target=/var/lib/apt/lists,sharing=locked \
     --mount=type=bind,from=native-tools,target=/tmp/native \
     --mount=type=bind,source=docker/native-tool,target=/tmp/native-tool \
-    native="/usr/lib/mecab/mecab-dict-index /usr/bin/python3.13 /usr/bin/fc-cache"; \
-    native="$native /usr/sbin/update-ca-certificates"; \
-    [ "$BUILDARCH" != "$TARGETARCH" ] || native=""; \
     rm -f /etc/apt/apt.conf.d/docker-clean \
- && /tmp/native-tool divert $native \
- && apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+ && /tmp/native-tool begin \
+ && /tmp/native-tool apt-get update \
+ && DEBIAN_FRONTEND=noninteractive /tmp/native-tool apt-get install -y --no-install-recommends \
       python3 python3-venv libgomp1 ca-certificates curl git less tini vim libnss-wrapper \
       fontconfig fonts-noto-cjk \
       mecab mecab-ipadic-utf8 mecab-jumandic- mecab-jumandic-utf8- \
- && /tmp/native-tool restore $native \
+ && /tmp/native-tool end \
  && useradd --create-home --uid 1000 --user-group --shell /bin/bash analyst
 
 # Python packages are installed on the build host, not in the image's platform: for an arm64
@@ -113,7 +110,8 @@ ARG TARGETARCH
 RUN --mount=type=bind,from=analysis-utils-wheel,source=/tmp/wheels,target=/tmp/wheels \
     /opt/uv/bin/uv-install --no-index --no-cache /tmp/wheels/analysis_utils-*.whl
 
-FROM system
+# The image's files: the system, the venvs, the configuration.
+FROM system AS image-files
 # EDITOR and VISUAL: the editor git and other tools open, in Jupyter's terminal too.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
@@ -132,27 +130,32 @@ COPY --from=venv-analysis-utils /opt/venv /opt/venv
 # Configuration, laid out under docker/rootfs/ at its destination paths.
 COPY docker/rootfs/ /
 COPY --chown=1000:users docker/home/ /home/analyst/
+
 # What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`,
 # and its CycloneDX SBOM beside it (sbom.cdx.json: every package with its purl, version,
-# licence and the lock's hashes), made by src/imagectl/sbom.py from the uv stage's venv.
-# A child image reruns the `image-contents` line after adding packages. Cheap, so it can come
-# last. manifest.json and image-manifest are the old names, kept for older downstream images.
-RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
+# licence and the lock's hashes), made by src/imagectl/sbom.py in the uv stage's venv. Listed
+# from the image's files on the build host (`image-contents --root`), so an image of another
+# platform runs nothing of its own for it. A child image reruns, in the image, the
+# `image-contents` line after adding packages. manifest.json and image-manifest are the old
+# names, kept for older downstream images.
+FROM uv AS listing
+RUN --mount=type=bind,from=image-files,target=/image \
     --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
     --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
-    here=/usr/share/analysis-template \
- && mkdir -p "$here" \
- && image-contents > "$here/contents.json" \
+    mkdir /listing \
+ && python3 /image/usr/local/bin/image-contents --root /image > /listing/contents.json \
  && PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python /tmp/sbom/sbom.py \
-      --name cpu "$here/contents.json" /tmp/sbom/cpu.lock > "$here/sbom.cdx.json" \
- && ln -s contents.json "$here/manifest.json" \
- && ln -s image-contents /usr/local/bin/image-manifest
+      --name cpu /listing/contents.json /tmp/sbom/cpu.lock > /listing/sbom.cdx.json \
+ && ln -s contents.json /listing/manifest.json
 
+FROM image-files
+COPY --from=listing /listing/ /usr/share/analysis-template/
 # Warm matplotlib's font cache so the first plot does not stall on it. The home is analyst's
 # and the group `users`' (the notebook group: `--user 12345 --group-add users` may write it, as
 # in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's;
 # others may read it (any other UID reads the Jupyter settings and the font cache there).
 RUN runuser -u analyst -- python -c "import matplotlib.font_manager" \
+ && ln -s image-contents /usr/local/bin/image-manifest \
  && mkdir -p /home/analyst/work \
  && chown -R analyst:users /home/analyst \
  && chmod -R g+rwX,o+rX /home/analyst \

@@ -61,3 +61,9 @@ def test_licences_are_given_where_packages_state_them(carried: sbom.Bom, listed:
     stated = listed["licenses"]["python"]  # what the packages' own metadata says
     assert {name for name, c in python.items() if c.licenses} == set(stated)
     assert len(stated) >= 0.95 * len(python), sorted(set(python) - set(stated))
+
+
+def test_the_listing_made_at_build_is_what_the_running_image_lists(host, listed: dict) -> None:
+    # the cpu build lists the image from its files on the build host (image-contents --root);
+    # the image's own python3 and dpkg must say the same
+    assert json.loads(host.check_output("image-contents")) == listed
