@@ -5,6 +5,10 @@ ARG BASE_IMAGE=debian:trixie-slim
 # the base of the stages that run on the build host: BASE_IMAGE when one tag serves every
 # platform (a registry's index); imagectl names the host's own where each platform has its own
 ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
+# where the image's contents are listed: `image` (by its own python3 and dpkg) or `build-host`
+# (from its files, by the build host's: imagectl's choice for another platform, whose own
+# programs run under QEMU; the listing is the same, which an image test checks)
+ARG LIST_CONTENTS_ON=image
 
 # The build host's own apt, dpkg-deb, MeCab dictionary compiler, Python, fontconfig and
 # openssl, for docker/native-tool.
@@ -133,23 +137,29 @@ COPY --chown=1000:users docker/home/ /home/analyst/
 
 # What the image holds, for `docker run IMAGE cat /usr/share/analysis-template/contents.json`,
 # and its CycloneDX SBOM beside it (sbom.cdx.json: every package with its purl, version,
-# licence and the lock's hashes), made by src/imagectl/sbom.py in the uv stage's venv. Listed
-# from the image's files on the build host (`image-contents --root`), so an image of another
-# platform runs nothing of its own for it. A child image reruns, in the image, the
-# `image-contents` line after adding packages. manifest.json and image-manifest are the old
-# names, kept for older downstream images.
-FROM uv AS listing
-RUN --mount=type=bind,from=image-files,target=/image \
+# licence and the lock's hashes), by docker/list-contents, in the image or on the build host
+# (LIST_CONTENTS_ON). A child image reruns `image-contents` in the image after adding
+# packages. manifest.json and image-manifest are the old names, kept for older downstream
+# images.
+FROM image-files AS listed-on-image
+RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
+    --mount=type=bind,source=docker/list-contents,target=/tmp/list-contents \
     --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
     --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
-    mkdir /listing \
- && python3 /image/usr/local/bin/image-contents --root /image > /listing/contents.json \
- && PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python /tmp/sbom/sbom.py \
-      --name cpu /listing/contents.json /tmp/sbom/cpu.lock > /listing/sbom.cdx.json \
- && ln -s contents.json /listing/manifest.json
+    /tmp/list-contents "" /usr/share/analysis-template
 
-FROM image-files
+FROM uv AS listing
+RUN --mount=type=bind,from=image-files,target=/image \
+    --mount=type=bind,source=docker/list-contents,target=/tmp/list-contents \
+    --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
+    --mount=type=bind,source=docker/requirements/cpu.lock,target=/tmp/sbom/cpu.lock \
+    /tmp/list-contents /image /listing
+
+FROM image-files AS listed-on-build-host
 COPY --from=listing /listing/ /usr/share/analysis-template/
+
+# hadolint ignore=DL3006
+FROM listed-on-${LIST_CONTENTS_ON}
 # Warm matplotlib's font cache so the first plot does not stall on it. The home is analyst's
 # and the group `users`' (the notebook group: `--user 12345 --group-add users` may write it, as
 # in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's;

@@ -54,6 +54,10 @@ def command(
         "SOURCE_DATE_EPOCH": str(revision.timestamp),
         **spec.build_args,
     }
+    if platform != platforms.native():
+        # cpu.Dockerfile lists the image's contents from its files with the build host's
+        # programs, not with its own under QEMU (BuildKit ignores it where no ARG takes it)
+        build_args["LIST_CONTENTS_ON"] = "build-host"
     if spec.replaces:  # the parent's distributions the Dockerfile uninstalls first
         build_args["REPLACES"] = " ".join(sorted(spec.replaces))
     for key, value in build_args.items():

@@ -89,14 +89,19 @@ def test_a_build_for_another_platform_moves_neither_the_sha_tag_nor_latest(
     )
     assert values(argv, "--platform") == ["linux/arm64"]
     assert values(argv, "-t") == [f"127.0.0.1:5000/analysis-template/cpu:{REV.sha}-linux-arm64"]
-    # the Python stages run natively, on the host's base; the image stands on arm64's
-    assert {"BASE_IMAGE=local/base:arm", "BUILD_BASE_IMAGE=local/base:1"} <= set(
-        values(argv, "--build-arg")
-    )
+    # the Python stages run natively, on the host's base; the image stands on arm64's; its
+    # contents are listed on the build host, not under QEMU
+    assert {
+        "BASE_IMAGE=local/base:arm",
+        "BUILD_BASE_IMAGE=local/base:1",
+        "LIST_CONTENTS_ON=build-host",
+    } <= set(values(argv, "--build-arg"))
 
 
 def test_base_image_is_a_build_arg_and_no_inline_cache_is_written(argv: list[str]) -> None:
     assert "BASE_IMAGE=local/base:1" in values(argv, "--build-arg")
+    # the host's own platform lists its contents in the image (the Dockerfile's default)
+    assert not any(arg.startswith("LIST_CONTENTS_ON") for arg in values(argv, "--build-arg"))
     # inline cache metadata in the config would make a rebuild of the commit another image
     assert not any(arg.startswith("BUILDKIT_INLINE_CACHE") for arg in values(argv, "--build-arg"))
     assert argv[:2] == ["/usr/bin/docker", "build"] and "--progress" in argv
