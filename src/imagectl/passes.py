@@ -62,8 +62,9 @@ def covers_image(graph: ImageGraph, name: str, test_files: Iterable[Path]) -> bo
 # A pass goes to the registry beside the image it is about, tagged `sha256-<hex>.pass`
 # (attachments.py): `imagectl push` attaches the pass recorded here, `imagectl pull` brings it
 # back, so a pipeline that pulls an image its merge request tested need not test it again.
-PASS = attachments.Kind("pass", "application/vnd.analysis-template.test-pass.v1+json",
-                        "test-pass.json", "test pass")  # fmt: skip
+PASS = attachments.Kind(
+    "pass", "application/vnd.analysis-template.test-pass.v1+json", "test-pass.json", "test pass"
+)
 
 
 def attach(
@@ -73,14 +74,12 @@ def attach(
     ref: Reference,
     image: Manifest,
     echo: Callable[[str], None],
-) -> bool:
+) -> None:
     """Attach the pass recorded here for `image` (a manifest of `ref`'s repository), if any."""
     found = find(root, name, image.config_digest or "")
-    if found is None:
-        return False
-    attachments.attach(registry, ref, image, PASS, (json.dumps(found, indent=2) + "\n").encode(),
-                       echo)  # fmt: skip
-    return True
+    if found is not None:
+        data = (json.dumps(found, indent=2) + "\n").encode()
+        attachments.attach(registry, ref, image, PASS, data, echo)
 
 
 def fetch(
@@ -111,6 +110,12 @@ def fetch(
             "it is not trusted"
         )
         return None
-    record(root, name, image_id, found.get("ref", ""), int(found.get("tests", 0)),
-           found.get("passed_at"))  # fmt: skip
+    record(
+        root,
+        name,
+        image_id,
+        found.get("ref", ""),
+        int(found.get("tests", 0)),
+        found.get("passed_at"),
+    )
     return found

@@ -64,6 +64,6 @@ def test_licences_are_given_where_packages_state_them(carried: sbom.Bom, listed:
 
 
 def test_the_listing_made_at_build_is_what_the_running_image_lists(host, listed: dict) -> None:
-    # the cpu build lists the image from its files on the build host (image-contents --root);
-    # the image's own python3 and dpkg must say the same
+    # for another platform the cpu build lists the image from its files on the build host
+    # (image-contents --root); the image's own python3 and dpkg must say the same
     assert json.loads(host.check_output("image-contents")) == listed
