@@ -18,9 +18,15 @@ $(STAMP): pyproject.toml packages/analysis-utils/pyproject.toml scripts/bootstra
 image: $(STAMP)
 	$(TOOL) build $(IMAGE) $(if $(PLATFORMS),--platform $(PLATFORMS))
 
+## test-tools: the npm tools the end-to-end tests run and the Node.js they run on, into
+## .cache/node/ (as root, Debian's npm first where no npm runs); stops naming the fix if it can't
+.PHONY: test-tools
+test-tools: $(STAMP)
+	PYTHONPATH=tests $(VENV)/bin/python -m harness.node_tools
+
 ## test: every test: unit, the bundled library, $(IMAGE)'s image tests (and its parents') on each
 ## of its platforms (others than the host's under QEMU), end to end
-test: $(STAMP)
+test: $(STAMP) test-tools
 	$(TOOL) build $(IMAGE) --platform $(or $(PLATFORMS),all)
 	for platform in $$($(TOOL) platforms $(IMAGE) --emulated); do \
 	  $(VENV)/bin/pytest --image $(IMAGE) --platform $$platform tests/image || exit 1; \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench-hub`: seconds from a JupyterHub spawn request to the user's server answering,
 for the cpu image built from HEAD, pinned by digest and spawned by DockerSpawner on this host
-(imagectl.hub: the same hub, proxy and network as tests/e2e/test_jupyterhub.py). The user logs
+(tests/harness/hub.py: the hub, proxy and network of tests/e2e/test_jupyterhub.py). The user logs
 in once; each run is the home page's start button (GET /hub/spawn) until
 /user/<name>/api/status answers 200 through the proxy with the user's token, then a stop.
 Also: from the request to the container turning healthy. Writes bench/results/hub.{json,md}.
@@ -21,9 +21,12 @@ from pathlib import Path
 
 import docker
 
-from imagectl import config, hub, revision, tags
+from imagectl import config, revision, tags
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the harnesses live with the tests
+from harness import hub  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 
 

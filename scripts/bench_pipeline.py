@@ -21,9 +21,10 @@ from pathlib import Path
 import docker
 
 from imagectl import revision
-from imagectl.gitlab_local import PipelineRun, open_local_gitlab
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the harnesses live with the tests
+from harness.gitlab_local import PipelineRun, open_local_gitlab  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 _JOB_TIME = re.compile(r"^\s*(PASS|FAIL|WARN)\s+\[\s*([\d.]+)\s*(ms|s|min)\]\s+(\S+)")

@@ -1,6 +1,7 @@
 """The build-dockerfile component (templates/build-dockerfile.yml) as another project uses it:
-included with inputs of its own, run by gitlab-ci-local (imagectl/gitlab_local.py) in a clone of the
-work tree against a registry of its own; and bad inputs, refused when the pipeline is created.
+included with inputs of its own, run by gitlab-ci-local (tests/harness/gitlab_local.py) in a clone
+of the work tree against a registry of its own; and bad inputs, refused when the pipeline is
+created.
 
 gitlab-ci-local resolves `include: component:` of the project it runs in, at HEAD's commit;
 that is the form the CI files here use. It checks the type and the presence of the inputs a
@@ -20,8 +21,7 @@ import pytest
 import yaml
 from support import IMAGECTL
 
-from imagectl import registry
-from imagectl.gitlab_local import (
+from harness.gitlab_local import (
     ROOT,
     LocalGitLab,
     PipelineSetupError,
@@ -30,6 +30,7 @@ from imagectl.gitlab_local import (
     list_jobs,
     local_gitlab,
 )
+from imagectl import registry
 
 CI_FILE = "component-e2e.gitlab-ci.yml"
 COMPONENT = "$CI_SERVER_FQDN/$CI_PROJECT_PATH/build-dockerfile@$CI_COMMIT_SHA"

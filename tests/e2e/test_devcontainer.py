@@ -22,7 +22,8 @@ import pytest
 from e2e_support import ComposeCommand, compose_v1, compose_v2
 from support import IMAGECTL, ROOT, free_port
 
-from imagectl import config, node_tools, revision, tags
+from harness import node_tools
+from imagectl import config, revision, tags
 
 HOST_UID, HOST_GID = 1234, 2345  # a host user who is not the image's UID 1000
 WORKSPACE = "/home/analyst/work"
@@ -71,7 +72,8 @@ class DevContainer:
     def __init__(self, workspace: Path, compose: ComposeCommand) -> None:
         self.workspace, self.compose = workspace, compose
         self.cli = str(node_tools.require("devcontainer"))
-        self.env = {**os.environ, **compose.env, "JUPYTER_TOKEN": secrets.token_hex(16)}
+        token = secrets.token_hex(16)
+        self.env = node_tools.env({**os.environ, **compose.env, "JUPYTER_TOKEN": token})
 
     def __call__(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -3,7 +3,7 @@ from npm, the dummy authenticator, a docker network of its own) spawns the cpu i
 pinned by digest with DockerSpawner. A user logs in through the proxy with the login form,
 their server answers with their token, and a notebook they save lands in their volume and
 outlives a stop and a start. Everything started here is stopped by PID, and the containers,
-volumes and network are removed by name and ID (imagectl.hub)."""
+volumes and network are removed by name and ID (harness/hub.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import pytest
 import requests
 from support import ROOT
 
-from imagectl import config, hub, revision, tags
+from harness import hub
+from imagectl import config, revision, tags
 
 NOTEBOOK = {
     "type": "notebook",

@@ -1,6 +1,6 @@
 """The GitLab pipeline (.gitlab-ci.yml, its build jobs from the build-dockerfile component) run by
-gitlab-ci-local (imagectl/gitlab_local.py): whole pipelines, in a clone of the work tree, against a
-registry of their own that stands in for the project's GitLab registry.
+gitlab-ci-local (tests/harness/gitlab_local.py): whole pipelines, in a clone of the work tree,
+against a registry of their own that stands in for the project's GitLab registry.
 
 These runs set SKIP_GPU=1: building the gpu image costs minutes, and its test job needs the
 self-hosted GPU runner; so gpu is neither built, tested nor promoted here, and the pipeline
@@ -19,13 +19,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from imagectl import publish, registry, sbom
-from imagectl.gitlab_local import (
+from harness.gitlab_local import (
     LocalGitLab,
     PipelineRun,
     clone_work_tree,
     local_gitlab,
 )
+from imagectl import publish, registry, sbom
 
 
 def test_clone_holds_the_work_tree_uncommitted_changes_included_and_leaves_it_as_it_was(

@@ -30,8 +30,8 @@ import docker
 import pytest
 from support import ROOT
 
+from harness.gitlab_local import LocalGitLab, PipelineRun, local_gitlab
 from imagectl import layers, lock
-from imagectl.gitlab_local import LocalGitLab, PipelineRun, local_gitlab
 
 TOKEN = "glpat-e2e-never-printed-4f1c"  # the masked project access token a project would set
 OLDER = "tqdm==4.67.1"

@@ -27,12 +27,11 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from harness import node_tools
 from imagectl import base, config, engine, host, platforms, registry, registry_server
 from imagectl.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
-GITLAB_CI_LOCAL = ROOT / ".cache" / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
-GITLAB_CI_LOCAL_VERSION = "4.73.0"  # the last release that runs on Node 20; scripts/bootstrap
 PIPELINE_TIMEOUT_S = 900
 # Variables of an outer shell or CI that would leak into the jobs: another registry, commit,
 # login or pytest options.
@@ -45,24 +44,23 @@ class PipelineSetupError(RuntimeError):
 
 
 def gitlab_ci_local() -> Path:
-    """The project-local gitlab-ci-local that scripts/bootstrap installs, and rsync it needs."""
+    """The pinned gitlab-ci-local (`make test-tools`), and the rsync it needs."""
     try:
-        found = subprocess.run(
-            [str(GITLAB_CI_LOCAL), "--version"], capture_output=True, text=True, timeout=60
-        ).stdout.strip()
-    except FileNotFoundError:
-        found = "none"
-    if found != GITLAB_CI_LOCAL_VERSION:
-        raise PipelineSetupError(
-            f"gitlab-ci-local {GITLAB_CI_LOCAL_VERSION} is not installed at {GITLAB_CI_LOCAL} "
-            f"(found: {found}); run scripts/bootstrap (it needs npm and Node.js 20)"
-        )
+        found = node_tools.require("gitlab-ci-local")
+    except node_tools.NodeToolError as exc:
+        raise PipelineSetupError(str(exc)) from None
     # gitlab-ci-local copies the checkout with rsync; Debian's, installed as root on demand
     try:
         host.ensure_debian_packages({"rsync": "rsync"}, "running pipelines with gitlab-ci-local")
     except EngineError as exc:
         raise PipelineSetupError(str(exc)) from None
-    return GITLAB_CI_LOCAL
+    return found
+
+
+def _job_env() -> dict[str, str]:
+    """This process's environment less what would leak into the jobs, with the pinned Node.js
+    first on PATH (gitlab-ci-local runs on it)."""
+    return node_tools.env({k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)})
 
 
 def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml", preview: bool = False) -> PipelineRun:
@@ -71,10 +69,10 @@ def list_jobs(clone: Path, ci_file: str = ".gitlab-ci.yml", preview: bool = Fals
     `--preview` instead: the configuration as YAML, includes and extends resolved."""
     start = time.monotonic()
     result = subprocess.run(
-        [str(GITLAB_CI_LOCAL), "--no-color", "--preview" if preview else "--list"]
-        + ["--file", ci_file],
+        [str(node_tools.path("gitlab-ci-local")), "--no-color"]
+        + ["--preview" if preview else "--list", "--file", ci_file],
         cwd=clone,
-        env={k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)},
+        env=_job_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -159,7 +157,7 @@ class LocalGitLab:
         """The whole pipeline of `ci_file` for HEAD, as a push to HEAD's branch or as a merge
         request (a named job would run regardless of its rules, so only whole pipelines run)."""
         argv = [
-            str(GITLAB_CI_LOCAL),
+            str(node_tools.path("gitlab-ci-local")),
             "--no-color",
             "--timestamps",
             "--file",
@@ -176,7 +174,7 @@ class LocalGitLab:
             argv += ["--unset-variable", "CI_COMMIT_BRANCH"]
         for key, value in variables.items():
             argv += ["--variable", f"{key}={value}"]
-        env = {k: v for k, v in os.environ.items() if not _OUTSIDE.match(k)}
+        env = _job_env()
         start = time.monotonic()
         result = subprocess.run(
             argv,

@@ -12,7 +12,6 @@ tests/e2e/test_jupyterhub.py and scripts/bench_hub.py.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import sys
 import textwrap
@@ -25,7 +24,8 @@ import docker
 import docker.errors
 import requests
 
-from imagectl import node_tools, registry_server
+from harness import node_tools
+from imagectl import registry_server
 from imagectl.daemon import Daemon
 from imagectl.errors import ImageToolError
 from imagectl.host import free_port
@@ -198,7 +198,7 @@ def start(
         public_port, api_port, hub_port = free_port(), free_port(), free_port()
         hub.public_url = f"http://127.0.0.1:{public_port}"
         token = secrets.token_hex(32)
-        env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": token}
+        env = {**node_tools.env(), "CONFIGPROXY_AUTH_TOKEN": token}
         started = hub.proxy_daemon.start(
             [str(proxy), "--ip", "127.0.0.1", "--port", str(public_port),
              "--api-ip", "127.0.0.1", "--api-port", str(api_port),
