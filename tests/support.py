@@ -4,11 +4,15 @@ under test, each removed when its test is done."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import secrets
 import sys
 import tarfile
 import time
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker
@@ -18,7 +22,7 @@ import testinfra
 from imagectl import platforms
 from imagectl.host import free_port
 
-__all__ = ["IMAGECTL", "ROOT", "Container", "free_port"]
+__all__ = ["IMAGECTL", "ROOT", "Container", "free_port", "make_wheel"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # the venv's imagectl, beside the python running the tests
@@ -82,3 +86,39 @@ class Container:
 
     def remove(self) -> None:
         self.container.remove(force=True, v=True)
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    requires: Sequence[str] = (),
+    source: str | None = None,
+) -> Path:
+    """A small pure-Python wheel of `name` `version`, written into `directory`: upstream that a
+    test makes itself. Its module is `name` with `_` for `-`, holding `source` (default: its
+    `__version__`). The same arguments give the same bytes, so the same hashes."""
+    module = name.replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}/__init__.py": source or f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        + "".join(f"Requires-Dist: {requirement}\n" for requirement in requires),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256={_digest(text.encode())},{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"{module}-{version}-py3-none-any.whl"
+    directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, text in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), text)
+    return wheel
+
+
+def _digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

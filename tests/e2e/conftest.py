@@ -9,6 +9,9 @@ import docker
 import pytest
 from e2e_support import Project, make_project, remove_project_images, serving
 
+# projects that tests copy, with test files of their own for the pipelines they run
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(scope="session")
 def project(

@@ -11,7 +11,6 @@ import os
 import subprocess
 import tarfile
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import docker.errors
 import pytest
 import requests
 from e2e_support import MINBASE, ComposeCommand, Project, compose_v1, compose_v2, random_sha
-from support import IMAGECTL, ROOT, free_port
+from support import IMAGECTL, ROOT, free_port, make_wheel
 
 from imagectl import config, revision, tags
 
@@ -93,18 +92,6 @@ def test_new_project_refuses_a_non_empty_directory(project, versions, tmp_path):
     assert os.listdir(tmp_path / "busy") == ["notes.txt"]
 
 
-def write_wheel(folder: Path) -> None:
-    """A one-module wheel, made here: the project adds it offline (PIP_NO_INDEX=1)."""
-    dist = "hello_project-1.0.dist-info"
-    with zipfile.ZipFile(folder / "hello_project-1.0-py3-none-any.whl", "w") as wheel:
-        wheel.writestr("hello_project/__init__.py", "GREETING = 'こんにちは'\n")
-        wheel.writestr(f"{dist}/METADATA", "Metadata-Version: 2.1\nName: hello-project\n"
-                       "Version: 1.0\n")  # fmt: skip
-        wheel.writestr(f"{dist}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\n"
-                       "Root-Is-Purelib: true\nTag: py3-none-any\n")  # fmt: skip
-        wheel.writestr(f"{dist}/RECORD", "")
-
-
 class ComposeProject:
     def __init__(self, command: ComposeCommand, directory: Path, token: str) -> None:
         self.command, self.directory = command, directory
@@ -133,7 +120,8 @@ def test_project_runs_with_compose_as_the_host_user_with_its_own_package(
     result = new_project(project, directory, "--sha", sha, "--port", str(port))
     assert result.returncode == 0, result.stderr
     assert f"HOST_UID={HOST_UID}\nHOST_GID={HOST_GID}" in (directory / ".env").read_text()
-    write_wheel(directory / "wheels")
+    # a one-module wheel, made here: the project adds it offline (PIP_NO_INDEX=1)
+    make_wheel(directory / "wheels", "hello-project", "1.0", source="GREETING = 'こんにちは'\n")
     (directory / "requirements.txt").write_text("hello-project\n")
     for path in [directory, *directory.rglob("*")]:
         os.chown(path, HOST_UID, HOST_GID)

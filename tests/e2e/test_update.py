@@ -1,18 +1,24 @@
 """The scheduled update, as GitLab would run it: gitlab-ci-local runs the schedule pipeline
-(CI_PIPELINE_SOURCE=schedule) of .gitlab-ci.yml in a clone of the work tree (gitlab_local.py).
-Its pushes go to a local bare repository standing in for the GitLab project (git's
-`url.<bare>.pushInsteadOf` for the project's URL), whose real pre-receive hook records the
-refs and the push options it receives, and refuses pushes when told to.
+(CI_PIPELINE_SOURCE=schedule) of .gitlab-ci.yml in a clone of the work tree (harness/
+gitlab_local.py). Its pushes go to a local bare repository standing in for the GitLab project
+(git's `url.<bare>.pushInsteadOf` for the project's URL), whose real pre-receive hook records
+the refs and the push options it receives, and refuses pushes when told to.
 
-Upstream is frozen at the time the repository's locks were last committed (UV_EXCLUDE_NEWER),
-when they were current: so the clone as it is has nothing to update, whatever was released
-since, and pinning an older tqdm in the clone's lock is "an upstream release" that the update
-moves forward. Only cpu is built and tested (UPDATE_IMAGES=cpu; gpu needs minutes and a GPU
-runner). The pipelines run in this order, each on the clone's state the one before left:
-nothing to update; a requirement that cannot resolve; the older tqdm proposed (cpu's image
-tests pass; the registry has no `latest`, so it is compared with main's image); the same with
-an image test failing (a draft), compared with a `latest` now in the registry; a push the
-remote refuses.
+Upstream is made by this test, so no verdict depends on what PyPI or a registry holds on the
+day it runs. The clone keeps the repository's tool, CI file and test layout, but its image
+graph is fixtures/update-project/: one small image, `mini`, standing in for cpu, whose packages
+come from `upstream/`, a directory of wheels this test writes (support.make_wheel). The locks
+are resolved against it alone (UV_NO_INDEX, UV_FIND_LINKS) and the image installs from it; it
+is committed with the project, as a build sees only tracked files (the jobs run on a copy of
+them) and cannot reach an index on the host's loopback. The base is an image this test pushed
+to the pipeline's registry, pinned by its digest. So "nothing to update" is true by
+construction, and "an upstream release" is a wheel added to upstream/.
+
+The pipelines run in this order, each on the clone's state the one before left: nothing to
+update; a requirement that cannot resolve; a release of mini-progress proposed (mini's image
+tests pass; the registry has no `latest`, so it is compared with main's image); the same with an
+image test failing (a draft), compared with a `latest` now in the registry; a push the remote
+refuses.
 """
 
 from __future__ import annotations
@@ -28,13 +34,21 @@ from pathlib import Path
 
 import docker
 import pytest
-from support import ROOT
+from support import IMAGECTL, make_wheel
 
 from harness.gitlab_local import LocalGitLab, PipelineRun, local_gitlab
-from imagectl import layers, lock
+from imagectl import config, registry
 
 TOKEN = "glpat-e2e-never-printed-4f1c"  # the masked project access token a project would set
-OLDER = "tqdm==4.67.1"
+PROJECT = Path(__file__).parent / "fixtures" / "update-project"
+# upstream as the project was locked against it: name -> (version, requirements)
+UPSTREAM = {
+    "mini-core": ("1.0.0", ["mini-dep>=1"]),
+    "mini-dep": ("1.0.0", []),
+    "mini-progress": ("1.0.0", []),
+    "mini-installer": ("1.0.0", []),
+}
+RELEASED = ("mini-progress", "1.1.0")  # the release the update proposes
 HOOK = """#!/usr/bin/env python3
 # pre-receive: record each push's ref updates and push options; refuse it when ./reject exists
 import json, os, sys
@@ -77,22 +91,40 @@ class Origin:
         )
         return found.stdout.strip() or None
 
+    def update_branches(self) -> list[str]:
+        refs = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/update/")
+        return refs.split()
 
-def upstream_as_of() -> str:
-    """When the repository's locks were last committed (now, if they have uncommitted changes)."""
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "docker/requirements"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    committed = subprocess.run(
-        ["git", "log", "-1", "--format=%cI", "--", "docker/requirements"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return datetime.now(UTC).isoformat() if dirty or not committed else committed
+
+def upstream_env(clone: Path) -> dict[str, str]:
+    """uv resolves against the project's upstream/ only, whatever index this host is set to."""
+    return {"UV_NO_INDEX": "true", "UV_FIND_LINKS": str(clone / "upstream")}
+
+
+def make_update_project(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
+    """The clone becomes the update project (its images and upstream), locked and committed;
+    returns the base pin."""
+    clone = gitlab.clone
+    shutil.rmtree(clone / "docker" / "requirements")
+    shutil.copytree(PROJECT, clone, dirs_exist_ok=True)
+    for name, (version, requires) in UPSTREAM.items():
+        make_wheel(clone / "upstream", name, version, requires)
+    # the base: this host's, pushed to the pipeline's registry and pinned by that digest
+    graph = config.load(clone)
+    repository = f"{gitlab.registry_host}/mini-base"
+    docker_client.images.get(graph.base.local_name).tag(repository, tag=graph.base.suite)
+    docker_client.images.push(repository, tag=graph.base.suite)
+    found = registry.RegistryClient(gitlab.registry_host).manifest("mini-base", graph.base.suite)
+    assert found is not None
+    pin = f"{repository}:{graph.base.suite}@{found.digest}"
+    images = clone / "images.yml"
+    images.write_text(images.read_text().replace("BASE_PIN", pin))
+    subprocess.run(
+        [IMAGECTL, "lock"], cwd=clone, env={**os.environ, **upstream_env(clone)}, check=True
+    )
+    gitlab.git("add", "-A")
+    gitlab.git("commit", "-qm", "the update project: mini, its upstream and base")
+    return pin
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +140,12 @@ def gitlab(
 
 
 @pytest.fixture(scope="module")
-def origin(gitlab: LocalGitLab) -> Iterator[Origin]:
+def base_pin(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
+    return make_update_project(gitlab, docker_client)
+
+
+@pytest.fixture(scope="module")
+def origin(gitlab: LocalGitLab, base_pin: str) -> Iterator[Origin]:
     bare = Origin(gitlab.clone.parent / "origin.git")
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare.path)], check=True)
     bare.git("config", "receive.advertisePushOptions", "true")
@@ -125,16 +162,26 @@ def origin(gitlab: LocalGitLab) -> Iterator[Origin]:
         shutil.rmtree(bare.path, ignore_errors=True)
 
 
-def scheduled(gitlab: LocalGitLab, name: str, extra: dict[str, str] | None = None) -> PipelineRun:
+@dataclass
+class Scheduled:
+    """A schedule pipeline's run, and the UTC dates it began and ended on (the update names
+    its branch by the date; a run may cross midnight)."""
+
+    run: PipelineRun
+    dates: set[str]
+
+
+def scheduled(gitlab: LocalGitLab, name: str, extra: dict[str, str] | None = None) -> Scheduled:
     """The schedule pipeline of the clone's main, its log kept beside the clone."""
     variables = {
         "CI_PIPELINE_SOURCE": "schedule",
-        "UPDATE_IMAGES": "cpu",
         "UPDATE_PUSH_TOKEN": TOKEN,
-        "UV_EXCLUDE_NEWER": upstream_as_of(),
+        **upstream_env(gitlab.clone),
         **(extra or {}),
     }
-    return gitlab.run_pipeline(extra=variables, log=gitlab.clone.parent / f"{name}.log")
+    began = today()
+    run = gitlab.run_pipeline(extra=variables, log=gitlab.clone.parent / f"{name}.log")
+    return Scheduled(run, {began, today()})
 
 
 def update_pushes(origin: Origin) -> list[dict]:
@@ -146,80 +193,71 @@ def today() -> str:
 
 
 def test_a_schedule_pipeline_with_nothing_to_update_runs_only_update_and_pushes_nothing(
-    gitlab: LocalGitLab, origin: Origin
+    gitlab: LocalGitLab, origin: Origin, base_pin: str
 ) -> None:
-    pipeline = scheduled(gitlab, "1-nothing")
+    pipeline = scheduled(gitlab, "1-nothing").run
     assert pipeline.returncode == 0, pipeline.tail()
     assert pipeline.jobs == {"update": "PASS"}
     assert "nothing to update" in pipeline.output
-    # the base pin is refreshed too; where its registry is out of reach, that is said
-    base_line = next(line for line in pipeline.output.splitlines() if "> base: " in line)
-    assert "the pin stays" in base_line if "cannot pull" in base_line else "the pin" in base_line
+    # the base pin is refreshed too: its tag still names the pinned digest
+    tag = base_pin.split("@")[0]
+    assert f"base: {tag}: the pin is current ({base_pin})" in pipeline.output
     assert "committed" not in pipeline.output
     assert update_pushes(origin) == []
-    assert origin.branch(f"update/{today()}") is None
+    assert origin.update_branches() == []
 
 
 def test_a_requirement_that_no_longer_resolves_fails_naming_the_package(
     gitlab: LocalGitLab, origin: Origin
 ) -> None:
-    requirements = gitlab.clone / "docker/requirements/cpu.in"
+    requirements = gitlab.clone / "docker/requirements/mini.in"
     original = requirements.read_text()
-    requirements.write_text(original.replace("\ntqdm\n", "\ntqdm>=999\n"))
-    gitlab.git("commit", "-qam", "ask for a tqdm that does not exist")
+    requirements.write_text(original.replace("\nmini-progress\n", "\nmini-progress>=999\n"))
+    gitlab.git("commit", "-qam", "ask for a mini-progress that does not exist")
     try:
-        pipeline = scheduled(gitlab, "2-unresolvable")
+        pipeline = scheduled(gitlab, "2-unresolvable").run
     finally:
         gitlab.git("reset", "-q", "--hard", "HEAD~1")
     assert pipeline.returncode != 0
     assert pipeline.jobs == {"update": "FAIL"}
-    assert "error: locking cpu.in failed:" in pipeline.output
-    assert "you require tqdm>=999" in pipeline.output
+    assert "error: locking mini.in failed:" in pipeline.output
+    assert "you require mini-progress>=999" in pipeline.output
     assert update_pushes(origin) == []
 
 
 @pytest.fixture(scope="module")
-def older_tqdm(gitlab: LocalGitLab, origin: Origin) -> str:
-    """main with an older tqdm in cpu.lock (cpu.in unchanged): what the update moves forward."""
-    requirements = gitlab.clone / "docker/requirements/cpu.in"
-    original = requirements.read_text()
-    requirements.write_text(original.replace("\ntqdm\n", f"\n{OLDER}\n"))
-    outer = os.environ.get("UV_EXCLUDE_NEWER")
-    os.environ["UV_EXCLUDE_NEWER"] = upstream_as_of()
-    try:
-        layers.write_layers(requirements, lock.compile_lock(requirements))
-    finally:
-        requirements.write_text(original)
-        os.environ.pop("UV_EXCLUDE_NEWER")
-        if outer is not None:
-            os.environ["UV_EXCLUDE_NEWER"] = outer
-    assert OLDER in (gitlab.clone / "docker/requirements/cpu.lock").read_text()
-    gitlab.git("commit", "-qam", f"pin {OLDER}")
+def released(gitlab: LocalGitLab, origin: Origin) -> str:
+    """main after upstream released a new mini-progress (committed, as upstream/ is)."""
+    name, version = RELEASED
+    make_wheel(gitlab.clone / "upstream", name, version)
+    gitlab.git("add", "upstream")
+    gitlab.git("commit", "-qm", f"upstream releases {name} {version}")
     return gitlab.git("rev-parse", "HEAD")
 
 
 @pytest.fixture(scope="module")
-def proposed(gitlab: LocalGitLab, origin: Origin, older_tqdm: str) -> PipelineRun:
+def proposed(gitlab: LocalGitLab, origin: Origin, released: str) -> Scheduled:
     return scheduled(gitlab, "3-proposed")
 
 
 def test_an_upstream_release_is_proposed_as_a_merge_request_with_the_report(
-    gitlab: LocalGitLab, origin: Origin, older_tqdm: str, proposed: PipelineRun
+    gitlab: LocalGitLab, origin: Origin, released: str, proposed: Scheduled
 ) -> None:
-    assert proposed.returncode == 0, proposed.tail()
-    assert proposed.jobs == {"update": "PASS"}
-    branch = f"update/{today()}"
-    head = origin.branch(branch)
-    assert head is not None, proposed.tail()
+    run = proposed.run
+    assert run.returncode == 0, run.tail()
+    assert run.jobs == {"update": "PASS"}
+    (branch,) = origin.update_branches()
+    date = branch.removeprefix("update/")
+    assert date in proposed.dates
     # one commit on top of main, holding the moved pins and nothing else
-    assert origin.git("rev-parse", f"{branch}~1") == older_tqdm
-    changed = origin.git("diff", "--name-only", older_tqdm, branch).split()
+    assert origin.git("rev-parse", f"{branch}~1") == released
+    changed = origin.git("diff", "--name-only", released, branch).split()
     assert changed == [
-        "docker/requirements/cpu.layers/4-extras.txt",
-        "docker/requirements/cpu.lock",
+        "docker/requirements/mini.layers/2-extras.txt",
+        "docker/requirements/mini.lock",
     ]
-    locked = lock.pinned_versions(ROOT / "docker/requirements/cpu.lock")["tqdm"]
-    assert f"tqdm=={locked}" in origin.git("show", f"{branch}:docker/requirements/cpu.lock")
+    name, version = RELEASED
+    assert f"\n{name}=={version} " in origin.git("show", f"{branch}:docker/requirements/mini.lock")
 
     options = origin.options()
     assert set(options) == {
@@ -230,29 +268,28 @@ def test_an_upstream_release_is_proposed_as_a_merge_request_with_the_report(
         "merge_request.remove_source_branch",
     }
     assert options["merge_request.target"] == "main"
-    assert options["merge_request.title"] == f"Update {today()}: tqdm 4.67.1 → {locked}"
+    assert options["merge_request.title"] == f"Update {date}: {name} 1.0.0 → {version}"
     description = options["merge_request.description"].replace("\\n", "\n")
-    assert f"| tqdm | 4.67.1 | {locked} | upgraded |" in description
-    assert "## cpu: tests passed" in description
+    assert f"| {name} | 1.0.0 | {version} | upgraded |" in description
+    assert "## mini: tests passed" in description
     assert "| to pull, for a user of latest |" in description
     assert "| image size |" in description
     assert "**Debian packages:** no change" in description
-    assert f"the image of {older_tqdm[:12]}, where the update started" in description
+    assert f"the image of {released[:12]}, where the update started" in description
     # the report is the job's artifact too, and the token shows nowhere
     artifact = gitlab.clone / ".gitlab-ci-local/artifacts/update/build/update/report.md"
     assert artifact.read_text().strip() == description.strip()
-    assert TOKEN not in proposed.output
+    assert TOKEN not in run.output
 
 
 @pytest.fixture(scope="module")
-def promoted_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
+def promoted_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient, base_pin: str) -> str:
     """A `latest` in the registry, as if promoted meanwhile. Any image shows which one the
-    update compares with; the base is small (cpu's 0.6 GB push would add a minute or two)."""
-    repository = f"{gitlab.registry_url}/cpu"
-    # DEBIAN_IMAGE is an index of the bases in the pipeline's registry: this host's platform
-    docker_client.images.pull(gitlab.variables["DEBIAN_IMAGE"]).tag(repository, tag="latest")
+    update compares with: the base, which holds no Python packages."""
+    repository = f"{gitlab.registry_url}/mini"
+    docker_client.images.get(base_pin).tag(repository, tag="latest")
     docker_client.images.push(repository, tag="latest")
-    digest = gitlab.digest("cpu", "latest")
+    digest = gitlab.digest("mini", "latest")
     assert digest is not None
     return digest
 
@@ -260,7 +297,7 @@ def promoted_latest(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> 
 def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never_promotes(
     gitlab: LocalGitLab,
     origin: Origin,
-    proposed: PipelineRun,
+    proposed: Scheduled,
     promoted_latest: str,
     tmp_path: Path,
 ) -> None:
@@ -268,43 +305,49 @@ def test_a_failing_image_test_still_opens_the_merge_request_as_a_draft_and_never
     failing = tmp_path / "test_injected_failure.py"
     failing.write_text("def test_injected_failure():\n    assert False, 'injected failure'\n")
     before = len(origin.pushes())
-    pipeline = scheduled(gitlab, "4-failing-test", {"PYTEST_ADDOPTS": f"-x {failing}"})
+    scheduled_run = scheduled(gitlab, "4-failing-test", {"PYTEST_ADDOPTS": f"-x {failing}"})
+    pipeline = scheduled_run.run
     assert pipeline.returncode != 0
     assert pipeline.jobs == {"update": "FAIL"}
     assert len(origin.pushes()) == before + 1
     options = origin.options()
-    assert options["merge_request.title"].startswith(f"Draft: Update {today()}: ")
+    title = options["merge_request.title"]
+    assert any(title.startswith(f"Draft: Update {date}: ") for date in scheduled_run.dates)
     description = options["merge_request.description"].replace("\\n", "\n")
-    assert "## cpu: tests FAILED" in description
+    assert "## mini: tests FAILED" in description
     assert "test_injected_failure" in description and "injected failure" in description
-    assert "error: the update's build or image tests failed for cpu (opened as a draft)" in (
+    assert "error: the update's build or image tests failed for mini (opened as a draft)" in (
         pipeline.output
     )
     # compared with what users have: the registry's latest, pulled by digest
     assert (
-        f"Compared with the registry's latest, `{gitlab.registry_url}/cpu@{promoted_latest}`"
+        f"Compared with the registry's latest, `{gitlab.registry_url}/mini@{promoted_latest}`"
         in (description)
     )
-    assert "| tqdm |  | " in description  # the base has no Python packages: all added
-    assert gitlab.digest("cpu", "latest") == promoted_latest  # never promoted
+    assert f"| {RELEASED[0]} |  | " in description  # the base has no Python packages: all added
+    assert gitlab.digest("mini", "latest") == promoted_latest  # never promoted
 
 
 def test_a_push_the_remote_refuses_fails_the_pipeline_with_gits_message(
-    gitlab: LocalGitLab, origin: Origin, proposed: PipelineRun, tmp_path: Path
+    gitlab: LocalGitLab, origin: Origin, proposed: Scheduled, tmp_path: Path
 ) -> None:
-    branch = f"update/{today()}"
+    (branch,) = origin.update_branches()
     before = origin.branch(branch)
     (origin.path / "reject").write_text("GL-HOOK-ERR: update branches are frozen today")
     # the image tests fail fast here (as above): what is checked is the push
     failing = tmp_path / "test_injected_failure.py"
     failing.write_text("def test_injected_failure():\n    assert False\n")
     try:
-        pipeline = scheduled(gitlab, "5-push-refused", {"PYTEST_ADDOPTS": f"-x {failing}"})
+        scheduled_run = scheduled(gitlab, "5-push-refused", {"PYTEST_ADDOPTS": f"-x {failing}"})
     finally:
         (origin.path / "reject").unlink()
+    pipeline = scheduled_run.run
     assert pipeline.returncode != 0
     assert pipeline.jobs == {"update": "FAIL"}
-    assert "error: the remote refused the push of " + branch in pipeline.output
+    assert any(
+        f"error: the remote refused the push of update/{date}" in pipeline.output
+        for date in scheduled_run.dates
+    )
     assert "GL-HOOK-ERR: update branches are frozen today" in pipeline.output
     assert origin.branch(branch) == before
     assert TOKEN not in pipeline.output
