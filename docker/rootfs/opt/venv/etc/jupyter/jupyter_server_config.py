@@ -12,6 +12,6 @@ c.LabApp.custom_css = True
 # JupyterLab's defaults are the image's (lab/settings/overrides.json): vim key bindings
 # installed but off, no news or update checks. JUPYTERLAB_VIM=1 turns vim on for everyone in
 # the container: lab/settings-vim/ holds the same defaults (overrides.d/) with vim on. A user
-# turns it on or off for themselves in JupyterLab (Settings > Vim mode), which wins over both.
+# turns it on or off for themselves in JupyterLab (Settings > Enable Vim Mode), which wins.
 if os.environ.get("JUPYTERLAB_VIM", "").lower() in ("1", "true", "yes", "on"):
     c.LabApp.app_settings_dir = os.path.join(sys.prefix, "share/jupyter/lab/settings-vim")
