@@ -117,6 +117,25 @@ def test_percent_pip_install_imports_at_once_in_the_running_kernel(start_mode, m
 
 
 @pytest.mark.parametrize("mode", [param(BY_NAME["default"])])
+def test_percent_pip_asks_for_a_restart_only_for_a_package_the_kernel_imported(
+    start_mode, mode: StartMode
+):
+    host = start_mode(mode).host
+    first, second = put_wheel(host, "bumpdemo", "1.0"), put_wheel(host, "bumpdemo", "2.0")
+    fresh = put_wheel(host, "freshdemo", "1.0")
+    cells = run_in_kernel(
+        start_mode(mode).container,
+        f"%pip install --no-index {first}",
+        "import bumpdemo",
+        f"%pip install --no-index {second}",
+        f"%pip install --no-index {fresh}",
+    )
+    assert [cell["errors"] for cell in cells] == [[]] * 4, cells
+    assert "restart" not in cells[0]["stdout"] + cells[3]["stdout"], cells
+    assert "restart the kernel to use the new bumpdemo" in cells[2]["stdout"], cells[2]
+
+
+@pytest.mark.parametrize("mode", [param(BY_NAME["default"])])
 def test_an_install_never_replaces_a_pinned_package_and_names_the_override(
     start_mode, mode: StartMode, locked_versions
 ):
