@@ -158,6 +158,17 @@ def test_an_install_never_replaces_a_pinned_package_and_names_the_override(
     assert host.check_output("python -c 'import tqdm; print(tqdm.__version__)'") == pinned[6:]
 
 
+@pytest.mark.parametrize("mode", [param(BY_NAME["default"])])
+def test_pip_install_user_is_accepted_too(start_mode, mode: StartMode):
+    """`--user`, which a venv refuses unless it sees the user site, means the same here."""
+    host = start_mode(mode).host
+    result = host.run(f"pip install --user --no-index {put_wheel(host, 'userdemo', '1.0')}")
+    assert result.rc == 0, result.stderr
+    assert host.check_output("python -c 'import userdemo; print(userdemo.__file__)'") == (
+        f"{user_site(mode)}/userdemo/__init__.py"
+    )
+
+
 def test_constraints_pin_every_locked_package_at_its_version(host, locked_versions) -> None:
     assert host.check_output("printenv PIP_CONSTRAINT") == PINS
     pins = dict(line.split("==") for line in host.file(PINS).content_string.split())
