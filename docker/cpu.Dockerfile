@@ -117,13 +117,19 @@ RUN --mount=type=bind,from=analysis-utils-wheel,source=/tmp/wheels,target=/tmp/w
 # The image's files: the system, the venvs, the configuration.
 FROM system AS image-files
 # EDITOR and VISUAL: the editor git and other tools open, in Jupyter's terminal too.
+# pip at run time (README, "Installing packages"): never over a package the image pins
+# (PIP_CONSTRAINT: the pins list-contents writes below), and no check of its own version over
+# the network. Login shells, which lose most of this, read the same values from
+# /etc/profile.d/analysis-template.sh (an image test keeps the two equal).
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     MECABRC=/etc/mecabrc \
     MATPLOTLIBRC=/etc/matplotlib \
     NB_USER=analyst \
     EDITOR=vim \
-    VISUAL=vim
+    VISUAL=vim \
+    PIP_CONSTRAINT=/usr/share/analysis-template/constraints.txt \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=venv-science /opt/venv /opt/venv
 COPY --from=venv-boosting /opt/venv /opt/venv
 COPY --from=venv-jupyter /opt/venv /opt/venv
@@ -164,7 +170,13 @@ FROM listed-on-${LIST_CONTENTS_ON}
 # and the group `users`' (the notebook group: `--user 12345 --group-add users` may write it, as
 # in Jupyter's docker-stacks), group-writable, setgid so what is made in it stays the group's;
 # others may read it (any other UID reads the Jupyter settings and the font cache there).
-RUN runuser -u analyst -- python -c "import matplotlib.font_manager" \
+# The venv sees the user site (~/.local, where `pip install` as the notebook user goes), made
+# here so that a home volume starts with it; Debian's own site-packages are empty.
+RUN sed -i 's/^include-system-site-packages = false$/include-system-site-packages = true/' \
+      /opt/venv/pyvenv.cfg \
+ && grep -qx 'include-system-site-packages = true' /opt/venv/pyvenv.cfg \
+ && runuser -u analyst -- python -c \
+      "import matplotlib.font_manager, os, site; os.makedirs(site.getusersitepackages())" \
  && ln -s image-contents /usr/local/bin/image-manifest \
  && mkdir -p /home/analyst/work \
  && chown -R analyst:users /home/analyst \

@@ -47,12 +47,15 @@ RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     echo "$REPLACES" | xargs --no-run-if-empty \
       /opt/uv/bin/uv pip uninstall --python /opt/venv/bin/python \
  && /opt/uv/bin/uv-install --require-hashes -r /tmp/layer.txt
-# cpu's record of what the image holds and its SBOM, refreshed now that gpu added packages
+# cpu's record of what the image holds, its SBOM and the pins pip keeps at run time
+# (constraints.txt, as docker/list-contents makes it), refreshed now that gpu added packages
 RUN --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
     --mount=type=bind,source=src/imagectl/sbom.py,target=/tmp/sbom/sbom.py \
     --mount=type=bind,source=docker/requirements,target=/tmp/sbom/requirements \
     here=/usr/share/analysis-template \
  && image-contents > "$here/contents.json" \
+ && python3 -c 'import json, sys; [print(f"{n}=={v}") for n, v in json.load(open(sys.argv[1]))["python_packages"].items()]' \
+      "$here/contents.json" > "$here/constraints.txt" \
  && PYTHONDONTWRITEBYTECODE=1 /opt/uv/bin/python /tmp/sbom/sbom.py \
       --name gpu "$here/contents.json" \
       /tmp/sbom/requirements/cpu.lock /tmp/sbom/requirements/gpu.lock > "$here/sbom.cdx.json"

@@ -41,7 +41,8 @@ def test_server_log_has_no_warning_or_error_at_start(jupyter) -> None:
     assert bad == [], "\n".join(bad)
 
 
-def test_vim_key_bindings_are_installed_and_enabled(host) -> None:
+def test_vim_key_bindings_extension_is_installed_and_enabled(host) -> None:
+    # the extension loads; its key bindings are off until turned on (test_quiet_defaults.py)
     listing = host.check_output("jupyter labextension list 2>&1")
     assert re.search(r"@axlair/jupyterlab_vim .*enabled.*OK", listing), listing
 

@@ -8,7 +8,9 @@
 #   a UID without an entry in /etc/passwd gets one through nss_wrapper (name analyst, home
 #   /home/analyst), so `whoami`, `id -un`, the shell prompt and `~` work; root is never needed.
 # - a home it cannot write (read-only root, a GID without write on it): what Jupyter, IPython,
-#   matplotlib and the shell write at run time goes under /tmp/analyst instead (see SCRATCH).
+#   matplotlib, pip and the shell write at run time goes under /tmp/analyst instead (see SCRATCH).
+# - `pip install` at run time: into the user's home, importable at once (see INSTALLS).
+# - a home another UID used before: this one's private Jupyter files go to /tmp (see SHARED).
 # - JupyterHub (DockerSpawner, KubeSpawner: JUPYTERHUB_API_TOKEN is set): the image's own
 #   command (`jupyter lab`, with the spawner's arguments) becomes `jupyterhub-singleuser`, and a
 #   hub API that the container cannot reach stops the start with what to configure (see HUB).
@@ -83,13 +85,39 @@ if [ ! -w "$HOME" ]; then
     XDG_CONFIG_HOME=$scratch/.config \
     XDG_DATA_HOME=$scratch/.local/share \
     XDG_STATE_HOME=$scratch/.local/state \
-    HISTFILE=$scratch/.bash_history
+    HISTFILE=$scratch/.bash_history \
+    PYTHONUSERBASE=$scratch/.local
   # the font cache the build made, so the first plot does not rebuild it
   if [ ! -d "$MPLCONFIGDIR" ]; then
     mkdir -p "$MPLCONFIGDIR"
     cp "$home"/.cache/matplotlib/fontlist-*.json "$MPLCONFIGDIR"/ 2>/dev/null || true
   fi
 fi
+
+# SHARED: a home that another UID used before (a home volume, then docker-stacks'
+# `--user N --group-add users`) holds that UID's Jupyter runtime files, IPython profile and
+# JupyterLab settings, private to it in part (0700); this UID keeps its own under /tmp/analyst.
+for kept in IPYTHONDIR=.ipython JUPYTER_RUNTIME_DIR=.local/share/jupyter/runtime \
+  JUPYTERLAB_SETTINGS_DIR=.jupyter/lab/user-settings \
+  JUPYTERLAB_WORKSPACES_DIR=.jupyter/lab/workspaces; do
+  name=${kept%%=*} path=${kept#*=}
+  if [ -z "${!name:-}" ] && [ -e "$HOME/$path" ] && [ ! -O "$HOME/$path" ]; then
+    mkdir -p -m 700 "/tmp/$NB_USER"
+    export "$name=/tmp/$NB_USER/$path"
+  fi
+done
+
+# The image's PATH and pip settings (login shells read the same file), with the bin/ of what
+# the user installs with pip (INSTALLS) before the venv's.
+# shellcheck source=/dev/null
+. /etc/profile.d/analysis-template.sh
+# INSTALLS: `pip install` as the notebook user goes to its user site (~/.local, or
+# PYTHONUSERBASE under SCRATCH), which the venv sees (include-system-site-packages); Python puts
+# it on sys.path only if it exists when it starts, so it is made here, before any kernel: what
+# a notebook installs then imports at once, in the same kernel.
+for lib in /opt/venv/lib/python3.*; do
+  mkdir -p "${PYTHONUSERBASE:-$HOME/.local}/lib/${lib##*/}/site-packages" 2>/dev/null || true
+done
 
 if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then
   # HUB: a spawner that keeps the image's command (DockerSpawner's default) gets the
