@@ -22,7 +22,7 @@ import testinfra
 from imagectl import platforms
 from imagectl.host import free_port
 
-__all__ = ["IMAGECTL", "ROOT", "Container", "free_port", "make_wheel"]
+__all__ = ["IMAGECTL", "ROOT", "Container", "free_port", "make_wheel", "wheel_bytes"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # the venv's imagectl, beside the python running the tests
@@ -95,9 +95,25 @@ def make_wheel(
     requires: Sequence[str] = (),
     source: str | None = None,
 ) -> Path:
-    """A small pure-Python wheel of `name` `version`, written into `directory`: upstream that a
-    test makes itself. Its module is `name` with `_` for `-`, holding `source` (default: its
-    `__version__`). The same arguments give the same bytes, so the same hashes."""
+    """wheel_bytes() written into `directory` under the wheel's file name: upstream that a
+    test makes itself."""
+    wheel = directory / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel.write_bytes(wheel_bytes(name, version, requires, source))
+    return wheel
+
+
+def wheel_bytes(
+    name: str,
+    version: str,
+    requires: Sequence[str] = (),
+    source: str | None = None,
+    scripts: dict[str, str] | None = None,
+) -> bytes:
+    """A small pure-Python wheel of `name` `version`. Its module is `name` with `_` for `-`,
+    holding `source` (default: its `__version__`); `scripts` are its console scripts
+    ({command: "module:function"}). The same arguments give the same bytes, so the same
+    hashes."""
     module = name.replace("-", "_")
     info = f"{module}-{version}.dist-info"
     files = {
@@ -107,17 +123,21 @@ def make_wheel(
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
     }
-    record = [
-        f"{path},sha256={_digest(text.encode())},{len(text.encode())}"
-        for path, text in files.items()
-    ]
+    if scripts:
+        files[f"{info}/entry_points.txt"] = "[console_scripts]\n" + "".join(
+            f"{command} = {target}\n" for command, target in scripts.items()
+        )
+    record = [f"{path},sha256={_digest(data)},{len(data)}" for path, data in _encoded(files)]
     files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    wheel = directory / f"{module}-{version}-py3-none-any.whl"
-    directory.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, text in files.items():
             archive.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), text)
-    return wheel
+    return buffer.getvalue()
+
+
+def _encoded(files: dict[str, str]) -> list[tuple[str, bytes]]:
+    return [(path, text.encode()) for path, text in files.items()]
 
 
 def _digest(data: bytes) -> str:

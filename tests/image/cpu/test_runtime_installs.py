@@ -10,17 +10,14 @@ The packages are tiny wheels made here (the containers have no network)."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import json
 import os
 import uuid
-import zipfile
 
 import pytest
 import testinfra
 from start_modes import BY_NAME, MODES, StartMode, param, run_in_kernel, terminal_output
-from support import Container
+from support import Container, wheel_bytes
 
 PINS = "/usr/share/analysis-template/constraints.txt"
 PYTHON = "python3.13"
@@ -29,29 +26,9 @@ PYTHON = "python3.13"
 def make_wheel(name: str, version: str, requires: tuple[str, ...] = (), command: str = "") -> bytes:
     """A pure-Python wheel of module `name` (VERSION = version), with `command` printing
     "hello from <name>" when given."""
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}/__init__.py": f"VERSION = {version!r}\n\n"
-        f"def main():\n    print('hello from {name}')\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        + "".join(f"Requires-Dist: {r}\n" for r in requires),
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    if command:
-        files[f"{dist}/entry_points.txt"] = f"[console_scripts]\n{command} = {name}:main\n"
-    record = []
-    for path, text in files.items():
-        digest = hashlib.sha256(text.encode()).digest()
-        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        record.append(f"{path},sha256={encoded},{len(text.encode())}")
-    record.append(f"{dist}/RECORD,,")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-        wheel.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
-    return buffer.getvalue()
+    source = f"VERSION = {version!r}\n\ndef main():\n    print('hello from {name}')\n"
+    scripts = {command: f"{name}:main"} if command else None
+    return wheel_bytes(name, version, requires, source, scripts)
 
 
 def put_wheel(host, name: str, version: str, *requires: str, command: str = "") -> str:
