@@ -25,13 +25,10 @@ test-tools: $(STAMP)
 	PYTHONPATH=tests $(VENV)/bin/python -m harness.node_tools
 
 ## test: every test: unit, the bundled library, $(IMAGE)'s image tests (and its parents') on each
-## of its platforms (others than the host's under QEMU), end to end
+## of its platforms (others than the host's under QEMU, in the background), end to end
 test: $(STAMP) test-tools
 	$(TOOL) build $(IMAGE) --platform $(or $(PLATFORMS),all)
-	for platform in $$($(TOOL) platforms $(IMAGE) --emulated); do \
-	  $(VENV)/bin/pytest --image $(IMAGE) --platform $$platform tests/image || exit 1; \
-	done
-	$(VENV)/bin/pytest --image $(IMAGE)
+	scripts/test-all $(IMAGE)
 
 ## test-image: only $(IMAGE)'s image tests and its parents' (CI runs it for gpu after `make test`)
 .PHONY: test-image

@@ -10,6 +10,11 @@ import json
 
 import pytest
 
+# The same on every platform (the font hook is pure Python; the arm64 image's own CJK
+# rendering is test_japanese.py's plot): another platform's image, run
+# under QEMU, skips these.
+pytestmark = pytest.mark.same_on_every_platform
+
 # One Python run draws a figure after each styling call, recording the warnings and which
 # face each Japanese character of the title, a label and a tick label is drawn with: the first
 # font having its glyph in the list matplotlib's renderer builds from the text's properties.

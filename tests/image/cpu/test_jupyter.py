@@ -4,6 +4,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 NOTEBOOK = Path(__file__).parent / "notebooks" / "japanese_plot.ipynb"
 
 
@@ -41,6 +43,7 @@ def test_server_log_has_no_warning_or_error_at_start(jupyter) -> None:
     assert bad == [], "\n".join(bad)
 
 
+@pytest.mark.same_on_every_platform  # a Lab extension: JavaScript and Python only
 def test_vim_key_bindings_extension_is_installed_and_enabled(host) -> None:
     # the extension loads; its key bindings are off until turned on (test_quiet_defaults.py)
     listing = host.check_output("jupyter labextension list 2>&1")

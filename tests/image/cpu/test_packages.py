@@ -33,3 +33,15 @@ def test_venv_holds_exactly_the_locked_versions(host, locked_versions) -> None:
 def test_installed_packages_have_no_broken_requirements(host) -> None:
     result = host.run("python -m pip check")
     assert result.rc == 0, result.stdout + result.stderr
+
+
+# what pip and %pip install at run time are held to (PIP_CONSTRAINT): the image's own pins
+PINS = "/usr/share/analysis-template/constraints.txt"
+
+
+def test_constraints_pin_every_locked_package_at_its_version(host, locked_versions) -> None:
+    assert host.check_output("printenv PIP_CONSTRAINT") == PINS
+    pins = dict(line.split("==") for line in host.file(PINS).content_string.split())
+    wrong = {name: pins.get(name) for name, version in locked_versions.items()}
+    wrong = {n: v for n, v in wrong.items() if v != locked_versions[n]}
+    assert wrong == {}, f"constraints.txt differs from the lock: {wrong}"

@@ -11,6 +11,10 @@ import json
 import pytest
 from start_modes import run_in_kernel
 
+# The same on every platform (settings and environment): another platform's image, run
+# under QEMU, skips these; its own native code is checked by the tests it does run.
+pytestmark = pytest.mark.same_on_every_platform
+
 VIM = "@axlair/jupyterlab_vim:plugin"
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 
@@ -35,7 +39,6 @@ def test_no_news_and_no_update_check(jupyter) -> None:
     assert settings["fetchNews"] == "false" and settings["checkForUpdates"] is False, settings
 
 
-@pytest.mark.same_on_every_platform
 def test_jupyterlab_vim_turns_vim_on_and_a_users_setting_wins(start_container) -> None:
     container = start_container(environment={"JUPYTERLAB_VIM": "1"})
     container.wait_healthy()

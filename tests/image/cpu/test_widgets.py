@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from start_modes import run_in_kernel
+
+# The same on every platform (ipywidgets, tqdm's and CatBoost's widgets are Python and
+# JavaScript): another platform's image, run under QEMU, skips these.
+pytestmark = pytest.mark.same_on_every_platform
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 EXTENSIONS = "/opt/venv/share/jupyter/labextensions"
