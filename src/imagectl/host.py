@@ -40,7 +40,8 @@ def ca_bundle() -> Path | None:
 
 
 def ensure_debian_packages(packages: dict[str, str], purpose: str) -> None:
-    """Install the Debian packages whose command is missing (package -> command it provides).
+    """Install the Debian packages whose command is missing (package -> command it provides,
+    or an absolute path of a file it installs, for a package without a command: fonts).
 
     As root this runs apt-get; otherwise it stops and says what to install.
     """
@@ -65,5 +66,7 @@ def ensure_debian_packages(packages: dict[str, str], purpose: str) -> None:
 
 
 def _has_command(command: str) -> bool:
+    if command.startswith("/"):
+        return Path(command).exists()
     # sbin is not always on a non-login root PATH
     return bool(shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin"))
