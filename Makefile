@@ -92,6 +92,12 @@ verify-rebuild: image
 bench-start: image
 	$(VENV)/bin/python scripts/bench_start.py
 
+## bench-workplace: through the browser: `docker run` to healthy (and its ratio to a bare run),
+## to the launcher drawn, new notebook to kernel idle, the usual imports in a cell (5 runs each)
+.PHONY: bench-workplace
+bench-workplace: image
+	$(VENV)/bin/python scripts/bench_workplace.py
+
 ## bench-hub: seconds from a JupyterHub spawn request to the server answering (DockerSpawner, 5 runs)
 .PHONY: bench-hub
 bench-hub: image
