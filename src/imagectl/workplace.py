@@ -198,6 +198,13 @@ def make_wheel(directory: Path, name: str, version: str, module_text: str) -> Pa
     return wheel
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=0.5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 # ---- the page --------------------------------------------------------------------------------
 
 
@@ -249,21 +256,18 @@ class Lab:
         return path
 
     def open(self, path: str = "lab", timeout: float = HEALTHY_TIMEOUT_S) -> None:
-        """Go to the server's page (retrying while the server is not listening yet) and wait
-        for JupyterLab's shell to show the launcher or the document the path names."""
-        url = f"{self.server.url}/{path}?token={self.server.token}"
+        """Go to the server's page once Jupyter answers (asked every 20 ms: a browser's
+        navigation to a port that docker-proxy accepts before Jupyter listens fails slowly),
+        and wait for JupyterLab's shell to show the launcher or the document the path names."""
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                response = self.page.goto(url, wait_until="commit")
-                if response is not None and response.ok:
-                    break
-            except Exception:  # noqa: BLE001 (connection refused while Jupyter starts)
-                if time.monotonic() > deadline:
-                    raise
+        while not _answers(f"{self.server.url}/api"):
             if time.monotonic() > deadline:
-                raise WorkplaceError(f"{url} never answered")
-            time.sleep(0.05)
+                raise WorkplaceError(f"{self.server.url} never answered")
+            time.sleep(0.02)
+        url = f"{self.server.url}/{path}?token={self.server.token}"
+        response = self.page.goto(url, wait_until="commit")
+        if response is None or not response.ok:
+            raise WorkplaceError(f"{url}: {response.status if response else 'no response'}")
         target = ".jp-LauncherCard" if path == "lab" else ".jp-Notebook .jp-Cell"
         self.page.locator(target).first.wait_for(timeout=timeout * 1000)
 
