@@ -42,7 +42,8 @@ CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 HOME = "/home/analyst"
 WORK_DIR = f"{HOME}/work"  # the image's working directory: Jupyter's root
 HEALTHY_TIMEOUT_S = 60
-PAGE_TIMEOUT_MS = 20_000
+PAGE_TIMEOUT_MS = 20_000  # one action on the page
+PAGE_LOAD_TIMEOUT_MS = 30_000  # JupyterLab drawn after the navigation (~4 s here, 10 s loaded)
 # the status bar's kernel item once the kernel has started and answered
 KERNEL_IDLE = re.compile(r"\(ipykernel\) \| Idle")
 # an output an analyst reads as trouble
@@ -269,7 +270,7 @@ class Lab:
         if response is None or not response.ok:
             raise WorkplaceError(f"{url}: {response.status if response else 'no response'}")
         target = ".jp-LauncherCard" if path == "lab" else ".jp-Notebook .jp-Cell"
-        self.page.locator(target).first.wait_for(timeout=timeout * 1000)
+        self.page.locator(target).first.wait_for(timeout=PAGE_LOAD_TIMEOUT_MS)
 
     def new_launcher(self) -> None:
         self.page.keyboard.press("Escape")
@@ -352,18 +353,23 @@ class Lab:
 
     def save(self, name: str) -> str:
         """Ctrl+S, the way a person saves; if JupyterLab asks for a name (its first-save
-        rename dialog) it gets `name`. Returns the file's name once the tab shows no unsaved
-        changes."""
+        rename dialog) it gets `name`. Returns the file's name once the tab shows it with no
+        unsaved changes."""
         self.page.keyboard.press("Escape")
         self.page.keyboard.press("Control+s")
         dialog = self.page.locator(".jp-Dialog")
-        with contextlib.suppress(PlaywrightTimeout):
-            dialog.wait_for(timeout=2000)
+        try:
+            dialog.wait_for(timeout=3000)
+        except PlaywrightTimeout:
+            name = self.document_name()  # no dialog: saved under the name it has
+        else:
             dialog.locator("input").first.fill(name)
             dialog.locator(".jp-mod-accept").first.click()
             dialog.wait_for(state="detached")
+            # the tab takes the new name once the server has renamed the file
+            self.page.locator(MAIN_TAB, has_text=name).first.wait_for()
         self.page.locator(f"{MAIN_TAB_ITEM}.jp-mod-dirty").first.wait_for(state="detached")
-        return self.document_name()
+        return name
 
     def open_terminal(self) -> None:
         """A new launcher (Ctrl+Shift+L) and its Terminal card; waits for the shell's prompt."""
