@@ -229,7 +229,19 @@ class Cell:
         """What an analyst would read as a warning or an error in this cell."""
         found = []
         if self.source.strip() != self.typed.strip():
-            found.append(f"the cell holds {self.source!r}, not what was typed: {self.typed!r}")
+            at = next(
+                (
+                    i
+                    for i, (a, b) in enumerate(zip(self.source, self.typed, strict=False))
+                    if a != b
+                ),
+                min(len(self.source), len(self.typed)),
+            )
+            found.append(
+                f"the editor holds other text than was typed, from character {at}:"
+                f" {self.source[max(0, at - 10) : at + 30]!r}"
+                f" where {self.typed[max(0, at - 10) : at + 30]!r} was typed"
+            )
         for mime, text in self.outputs:
             if mime == STDERR or TROUBLE.search(text):
                 kind = "stderr output" if mime == STDERR else f"{mime} output"
