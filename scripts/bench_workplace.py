@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`make bench-workplace`: how soon an analyst can work, measured through the browser
-(Debian's chromium driven by Playwright, imagectl.workplace: the same as tests/browser/).
+(Debian's chromium driven by Playwright, tests/harness/workplace.py: the same as
+tests/browser/).
 
 Each of --runs rounds (default 5) times, on the cpu image built from HEAD:
 - a bare `docker run --rm IMAGE python -c pass` (what any container of the image costs here);
@@ -26,10 +27,13 @@ from pathlib import Path
 
 import docker
 
-from imagectl import config, revision, tags, workplace
+from imagectl import config, revision, tags
 from imagectl.errors import ImageToolError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the harnesses live with the tests
+from harness import workplace  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 IMPORTS = "import numpy, pandas, sklearn, matplotlib.pyplot, seaborn, lightgbm"
 # measure key: (what, target seconds or ratio, unit)

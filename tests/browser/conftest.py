@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from support import ROOT
 
-from imagectl import workplace
+from harness import workplace
 from imagectl.errors import ImageToolError
 
 SHOTS = ROOT / "build" / "browser"

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import docker
 import pytest
+from support import make_wheel
 
-from imagectl import workplace
+from harness import workplace
 
 PROBE = "analyst-day-probe"  # the package the analyst installs: made by the test, not an index's
 NOTEBOOK = "analyst-day.ipynb"
@@ -149,8 +150,8 @@ def test_an_analysts_day_in_jupyterlab(
 ) -> None:
     token = secrets.token_hex(16)
     volume = docker_client.volumes.create(f"analyst-day-{token[:12]}").name
-    wheel = workplace.make_wheel(
-        tmp_path, PROBE, "1.0", "def hello():\n    return 'probe 1.0 from the home'\n"
+    wheel = make_wheel(
+        tmp_path, PROBE, "1.0", source="def hello():\n    return 'probe 1.0 from the home'\n"
     )
     started: list[workplace.Server] = []
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

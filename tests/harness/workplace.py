@@ -7,16 +7,13 @@ bar, the terminal's rows).
 
 Chromium and the Noto CJK fonts (so screenshots show Japanese, not boxes) come from Debian's
 archive, installed on demand as root like the Docker engine; Playwright's own browser download
-is never used (`executable_path`). Used by tests/browser/ and scripts/bench_workplace.py;
-Playwright is a dev extra (scripts/bootstrap installs it), so the tool's CLI never imports this.
+is never used (`executable_path`). A test harness (Playwright is a dev extra): used by
+tests/browser/ and scripts/bench_workplace.py, never by an `imagectl` command.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
-import hashlib
 import io
 import os
 import re
@@ -24,7 +21,6 @@ import shutil
 import subprocess
 import tarfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,31 +168,6 @@ def put_lab_setting(server: Server, plugin: str, raw: str) -> None:
     )
     if response.status_code not in (200, 204):
         raise WorkplaceError(f"saving {plugin}'s settings: HTTP {response.status_code}")
-
-
-def make_wheel(directory: Path, name: str, version: str, module_text: str) -> Path:
-    """A pure-Python wheel of one module, made here: the test's own upstream, no index."""
-    module = name.replace("-", "_")
-    dist_info = f"{module}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": module_text.encode(),
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        "Summary: a package the browser test installs\n".encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: imagectl.workplace\n"
-        b"Root-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = io.StringIO()
-    writer = csv.writer(record, lineterminator="\n")
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        writer.writerow([path, f"sha256={digest}", len(data)])
-    writer.writerow([f"{dist_info}/RECORD", "", ""])
-    files[f"{dist_info}/RECORD"] = record.getvalue().encode()
-    wheel = directory / f"{module}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return wheel
 
 
 def _answers(url: str) -> bool:
