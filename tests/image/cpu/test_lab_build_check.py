@@ -6,6 +6,10 @@ jupyterlab build status without nodejs" each time) nor offers a build."""
 import json
 import re
 
+import pytest
+
+pytestmark = pytest.mark.same_on_every_platform  # a configuration file, the same on every platform
+
 CONFIG_DATA = re.compile(
     r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', re.DOTALL
 )

@@ -2,6 +2,10 @@
 `python`, `pip`, kernel and Jupyter server), so it may add its finder but no heavy import.
 `importlib.abc` pulled in `importlib.resources` and cost ~30-45 ms of a ~14 ms start."""
 
+import pytest
+
+pytestmark = pytest.mark.same_on_every_platform  # the same Python files on every platform
+
 
 def _imported_at_start(host) -> set[str]:
     # -X importtime writes one line per module imported: "import time: self | cumulative | name"
