@@ -32,7 +32,8 @@ from imagectl import base, config, engine, host, platforms, registry, registry_s
 from imagectl.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINE_TIMEOUT_S = 900
+# a merge request's pipeline runs the arm64 image tests under QEMU: ~10 minutes on 2 idle cores
+PIPELINE_TIMEOUT_S = 1800
 # Variables of an outer shell or CI that would leak into the jobs: another registry, commit,
 # login or pytest options.
 _OUTSIDE = re.compile(r"^(CI_|GITLAB_|REGISTRY_|PYTEST_|DOCKER_|BUILDKIT_)")
