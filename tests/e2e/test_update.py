@@ -97,8 +97,27 @@ class Origin:
 
 
 def upstream_env(clone: Path) -> dict[str, str]:
-    """uv resolves against the project's upstream/ only, whatever index this host is set to."""
-    return {"UV_NO_INDEX": "true", "UV_FIND_LINKS": str(clone / "upstream")}
+    """uv resolves against the project's upstream/ alone, whatever index this host is set to.
+    UV_NO_INDEX does not do it (uv 0.13's `pip compile` still asked PyPI), so the index uv
+    asks is an empty one, every other index variable is emptied, and uv reads no config file
+    (the pipelines get no UV_ variable of this process: harness/gitlab_local.py)."""
+    empty = clone.parent / "empty-index"
+    empty.mkdir(exist_ok=True)
+    (empty / "index.html").write_text("<!DOCTYPE html><html><body></body></html>\n")
+    return {
+        "UV_INDEX_URL": empty.as_uri(),
+        "UV_DEFAULT_INDEX": empty.as_uri(),
+        "UV_EXTRA_INDEX_URL": "",
+        "UV_INDEX": "",
+        "UV_NO_CONFIG": "1",
+        "UV_FIND_LINKS": str(clone / "upstream"),
+    }
+
+
+def locking_env(clone: Path) -> dict[str, str]:
+    """This process's environment for a lock in the project, less its own UV_ variables."""
+    own = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    return {**own, **upstream_env(clone)}
 
 
 def make_update_project(gitlab: LocalGitLab, docker_client: docker.DockerClient) -> str:
@@ -119,9 +138,7 @@ def make_update_project(gitlab: LocalGitLab, docker_client: docker.DockerClient)
     pin = f"{repository}:{graph.base.suite}@{found.digest}"
     images = clone / "images.yml"
     images.write_text(images.read_text().replace("BASE_PIN", pin))
-    subprocess.run(
-        [IMAGECTL, "lock"], cwd=clone, env={**os.environ, **upstream_env(clone)}, check=True
-    )
+    subprocess.run([IMAGECTL, "lock"], cwd=clone, env=locking_env(clone), check=True)
     gitlab.git("add", "-A")
     gitlab.git("commit", "-qm", "the update project: mini, its upstream and base")
     return pin
@@ -223,6 +240,22 @@ def test_a_requirement_that_no_longer_resolves_fails_naming_the_package(
     assert "error: locking mini.in failed:" in pipeline.output
     assert "you require mini-progress>=999" in pipeline.output
     assert update_pushes(origin) == []
+
+
+def test_the_update_projects_upstream_is_the_only_index_uv_asks(
+    gitlab: LocalGitLab, tmp_path: Path
+) -> None:
+    # a package PyPI has and upstream/ has not is not found: no lock here reads PyPI
+    requirements = tmp_path / "pypi-only.in"
+    requirements.write_text("numpy\n")
+    resolved = subprocess.run(
+        [str(Path(IMAGECTL).with_name("uv")), "pip", "compile", "--quiet", str(requirements)],
+        env=locking_env(gitlab.clone),
+        capture_output=True,
+        text=True,
+    )
+    assert resolved.returncode != 0
+    assert "numpy was not found in the package registry" in resolved.stderr
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # a merge request's pipeline runs the arm64 image tests under QEMU: ~10 minutes on 2 idle cores
 PIPELINE_TIMEOUT_S = 1800
 # Variables of an outer shell or CI that would leak into the jobs: another registry, commit,
-# login or pytest options.
-_OUTSIDE = re.compile(r"^(CI_|GITLAB_|REGISTRY_|PYTEST_|DOCKER_|BUILDKIT_)")
+# login, pytest options or package index.
+_OUTSIDE = re.compile(r"^(CI_|GITLAB_|REGISTRY_|PYTEST_|DOCKER_|BUILDKIT_|UV_)")
 _SUMMARY = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(?:\[[^\]]*\]\s+)?(\S+)\s*$")
 
 
