@@ -8,7 +8,7 @@ Upstream is made by this test, so no verdict depends on what PyPI or a registry 
 day it runs. The clone keeps the repository's tool, CI file and test layout, but its image
 graph is fixtures/update-project/: one small image, `mini`, standing in for cpu, whose packages
 come from `upstream/`, a directory of wheels this test writes (support.make_wheel). The locks
-are resolved against it alone (UV_NO_INDEX, UV_FIND_LINKS) and the image installs from it; it
+are resolved against it alone (upstream_env) and the image installs from it; it
 is committed with the project, as a build sees only tracked files (the jobs run on a copy of
 them) and cannot reach an index on the host's loopback. The base is an image this test pushed
 to the pipeline's registry, pinned by its digest. So "nothing to update" is true by
