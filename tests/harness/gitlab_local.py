@@ -201,14 +201,15 @@ class LocalGitLab:
 
     def close(self, docker_client: docker.DockerClient) -> None:
         """Stop the registry (by its PID) and remove its storage, the images the pipelines
-        made (tagged under the registry, or labelled with this clone's project URL) and the
-        clone."""
+        made (tagged or pulled by digest under the registry, or labelled with this clone's
+        project URL) and the clone."""
         registry_server.stop_started(self.state_dir)
         for image in docker_client.images.list():
-            tags = [t for t in image.tags if t.startswith(f"{self.registry_host}/")]
-            for tag in tags:
+            # its tags, and the references of what was pulled by digest (no tag: the update's)
+            names = [*image.tags, *(image.attrs.get("RepoDigests") or [])]
+            for name in (n for n in names if n.startswith(f"{self.registry_host}/")):
                 with contextlib.suppress(docker.errors.APIError):
-                    docker_client.images.remove(tag, force=True)
+                    docker_client.images.remove(name, force=True)
         label = f"org.opencontainers.image.source={self.project_url}"
         for image in docker_client.images.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.APIError):
