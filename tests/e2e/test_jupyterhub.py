@@ -74,6 +74,18 @@ def wait_healthy(container, timeout: float = 60) -> str:
     return health
 
 
+def wait_gone(docker_client: docker.DockerClient, container_id: str, timeout: float = 30) -> bool:
+    """Whether the container is removed within the timeout. The hub may report the server
+    stopped while the engine is still removing it, so this polls; the plain (sparse) listing,
+    because docker-py's full one inspects each container and fails on one removed meanwhile."""
+    deadline = time.monotonic() + timeout
+    while docker_client.api.containers(all=True, filters={"id": container_id}):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_restarts(
     running_hub: hub.LocalHub, pinned_image: str, docker_client: docker.DockerClient
 ) -> None:
@@ -103,7 +115,7 @@ def test_hub_user_logs_in_spawns_the_pinned_image_and_keeps_a_notebook_across_re
     assert on_volume is not None and "集計" in on_volume
 
     alice.stop()
-    assert not docker_client.containers.list(all=True, filters={"id": container.id}), (
+    assert wait_gone(docker_client, container.id), (
         "DockerSpawner.remove: the stopped server's container is gone"
     )
     alice.spawn()

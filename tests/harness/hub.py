@@ -164,7 +164,7 @@ class LocalHub:
         self.hub_daemon.stop(timeout_s=60)
         self.proxy_daemon.stop()
         for container in docker_client.containers.list(
-            all=True, filters={"name": f"^{self.prefix}-"}
+            all=True, sparse=True, filters={"name": f"^{self.prefix}-"}
         ):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
